@@ -1,0 +1,107 @@
+"""The front door: flags -> Config -> w2v_jax.
+
+  python run.py --model=skipgram --loss=ns --corpus=PATH
+
+This is the only file that reads flags. Mistakes a user can fix end with one
+line on stderr and exit code 2.
+"""
+
+import logging as pylogging
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from w2v_jax import config as config_lib
+from w2v_jax import train
+from w2v_jax.errors import UserError
+
+_D = config_lib.Config()  # defaults live in one place
+
+flags.DEFINE_enum("mode", "data", ["data"],
+                  "data: build the vocabulary, encode the corpus, generate one epoch of "
+                  "batches and report what was found.")
+flags.DEFINE_enum("model", _D.model, list(config_lib.MODELS), "skipgram or cbow.")
+flags.DEFINE_enum("loss", _D.loss, list(config_lib.LOSSES),
+                  "Output layer: full softmax, negative sampling, hierarchical softmax.")
+flags.DEFINE_string("corpus", _D.corpus,
+                    "Text file, one sentence per line (.gz/.bz2 ok); empty or 'default': "
+                    "Wikipedia + Lee news from gensim's test data (~0.5M tokens).")
+flags.DEFINE_string("workdir", _D.workdir, "Folder for this run's outputs.")
+flags.DEFINE_string("cache_dir", _D.cache_dir,
+                    "Cache for encoded corpora (default $W2V_JAX_CACHE or ~/.cache/w2v_jax).")
+flags.DEFINE_bool("lowercase", _D.lowercase, "Lower-case the text while reading.")
+flags.DEFINE_integer("max_sentence_length", _D.max_sentence_length,
+                     "Lines with more tokens are split into chunks of this many.")
+flags.DEFINE_integer("min_count", _D.min_count, "Drop words seen fewer times.")
+flags.DEFINE_integer("max_vocab", _D.max_vocab, "Keep the K most frequent words; 0 = all.")
+flags.DEFINE_float("sample", _D.sample, "Subsampling threshold t; 0 = off.")
+flags.DEFINE_enum("subsample_formula", _D.subsample_formula,
+                  list(config_lib.SUBSAMPLE_FORMULAS),
+                  "word2vec: (sqrt(f/tN)+1)tN/f as word2vec.c; paper: sqrt(tN/f).")
+flags.DEFINE_integer("window", _D.window, "Maximum context half-width.")
+flags.DEFINE_bool("shrink_window", _D.shrink_window,
+                  "Draw the half-width uniformly from 1..window per centre (word2vec.c).")
+flags.DEFINE_integer("dim", _D.dim, "Embedding dimension.")
+flags.DEFINE_integer("negative", _D.negative, "Negatives per positive (loss=ns).")
+flags.DEFINE_float("ns_exponent", _D.ns_exponent,
+                   "Noise distribution counts^x: 0 uniform, 1 unigram, 0.75 word2vec.")
+flags.DEFINE_bool("cbow_mean", _D.cbow_mean, "CBOW averages context vectors (else sums).")
+flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
+flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
+flags.DEFINE_integer("batch_size", _D.batch_size, "Examples per step.")
+flags.DEFINE_integer("seed", _D.seed, "Seed for every random choice.")
+
+FLAGS = flags.FLAGS
+
+
+def config_from_flags() -> config_lib.Config:
+  fields = {f.name for f in config_lib.dataclasses.fields(config_lib.Config)}
+  values = {name: FLAGS[name].value for name in fields if name in FLAGS}
+  return config_lib.Config(**values).validate()
+
+
+def _parse(argv):
+  """absl's parser, but a bad flag is one line and exit code 2."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _prepare_workdir(path: str) -> None:
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:
+    raise UserError(f"cannot create --workdir {path} ({e.strerror})") from None
+  if not os.access(path, os.W_OK):
+    raise UserError(f"--workdir {path} is not writable; pass another --workdir")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise UserError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
+  logging.get_absl_handler().setFormatter(
+      pylogging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+  logging.set_verbosity(logging.INFO)
+  config = config_from_flags()
+  _prepare_workdir(config.workdir)
+  if FLAGS.mode == "data":
+    summary = train.describe(config)
+    train.write_json(os.path.join(config.workdir, "data.json"), summary)
+    logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
+
+
+def run():
+  try:
+    app.run(main, flags_parser=_parse)
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+
+from w2v_jax import batches as batches_lib
+
+# A corpus whose ids are the positions themselves, so a pair tells where its
+# words stand: 40 sentences of lengths 1..12.
+LENGTHS = np.random.default_rng(0).integers(1, 13, size=40)
+OFFSETS = np.concatenate([[0], np.cumsum(LENGTHS)])
+N = int(OFFSETS[-1])
+IDS = np.arange(N, dtype=np.int32)
+SENTENCE = np.repeat(np.arange(40), LENGTHS)
+
+
+def _epoch(model="skipgram", keep=1.0, window=3, shrink=True, batch_size=16, seed=0,
+           epoch=0, chunk_tokens=50):
+  keep_V = np.full(N, keep)
+  return list(batches_lib.iterate_epoch(
+      IDS, OFFSETS, keep_V, model=model, window=window, shrink_window=shrink,
+      batch_size=batch_size, seed=seed, epoch=epoch, chunk_tokens=chunk_tokens))
+
+
+def _pairs(batches):
+  return np.concatenate([np.stack([b["centre"][b["mask"]], b["context"][b["mask"]]], 1)
+                         for b in batches])
+
+
+@pytest.mark.parametrize("shrink", [True, False])
+def test_skipgram_pairs_stay_in_sentence_and_window(shrink):
+  pairs = _pairs(_epoch(shrink=shrink))
+  centre, context = pairs[:, 0], pairs[:, 1]
+  assert np.all(SENTENCE[centre] == SENTENCE[context])
+  assert np.all((np.abs(centre - context) >= 1) & (np.abs(centre - context) <= 3))
+
+
+def test_fixed_window_gives_every_pair_exactly_once():
+  pairs = _pairs(_epoch(shrink=False, window=3))
+  expected = {(i, j) for i in range(N) for j in range(N)
+              if i != j and abs(i - j) <= 3 and SENTENCE[i] == SENTENCE[j]}
+  assert len(pairs) == len(expected)
+  assert set(map(tuple, pairs.tolist())) == expected
+
+
+def test_shrinking_window_draws_half_widths_uniformly():
+  # With long sentences, a centre far from the ends has 2b pairs, b ~ U{1..W}.
+  lengths = np.full(200, 50)
+  offsets = np.concatenate([[0], np.cumsum(lengths)])
+  ids = np.arange(offsets[-1], dtype=np.int32)
+  batches = list(batches_lib.iterate_epoch(
+      ids, offsets, np.ones(len(ids)), model="skipgram", window=4, shrink_window=True,
+      batch_size=64, seed=1, epoch=0))
+  centre = np.concatenate([b["centre"][b["mask"]] for b in batches])
+  per_centre = np.bincount(centre, minlength=len(ids))
+  interior = (ids % 50 >= 4) & (ids % 50 < 46)
+  half = per_centre[interior] // 2
+  freq = np.bincount(half, minlength=5)[1:] / len(half)
+  np.testing.assert_allclose(freq, 0.25, atol=0.02)
+  assert np.all(per_centre[interior] % 2 == 0)
+
+
+def test_subsampled_windows_never_cross_sentences():
+  pairs = _pairs(_epoch(keep=0.5, window=5))
+  assert len(pairs) > 0
+  assert np.all(SENTENCE[pairs[:, 0]] == SENTENCE[pairs[:, 1]])
+  # Windows are taken after subsampling: a pair may span up to `window` kept
+  # tokens, but every token in it survived.
+  assert np.all(pairs[:, 0] != pairs[:, 1])
+
+
+def test_batches_have_fixed_shapes_and_padding():
+  batches = _epoch(batch_size=16)
+  assert all(b["centre"].shape == (16,) and b["context"].shape == (16,) for b in batches)
+  assert all(b["mask"].all() for b in batches[:-1])
+  last = batches[-1]
+  assert not last["centre"][~last["mask"]].any()
+  assert last["words_done"] == N
+  done = [b["words_done"] for b in batches]
+  assert done == sorted(done) and 0 < done[0] <= N
+
+
+def test_same_seed_same_batches_and_seeds_differ():
+  def flat(bs):
+    return np.concatenate([np.concatenate([b["centre"], b["context"]]) for b in bs])
+  np.testing.assert_array_equal(flat(_epoch(keep=0.7, seed=3)), flat(_epoch(keep=0.7, seed=3)))
+  assert not np.array_equal(flat(_epoch(keep=0.7, seed=3)), flat(_epoch(keep=0.7, seed=4)))
+  assert not np.array_equal(flat(_epoch(keep=0.7, epoch=0)), flat(_epoch(keep=0.7, epoch=1)))
+
+
+def test_chunking_does_not_change_the_batches_without_randomness():
+  a = _pairs(_epoch(shrink=False, chunk_tokens=7))
+  b = _pairs(_epoch(shrink=False, chunk_tokens=10_000))
+  np.testing.assert_array_equal(a, b)
+
+
+def test_cbow_windows_match_skipgram_pairs():
+  sg = _pairs(_epoch(model="skipgram", shrink=False))
+  cb = _epoch(model="cbow", shrink=False, batch_size=8)
+  assert all(b["context"].shape == (8, 6) and b["context_mask"].shape == (8, 6) for b in cb)
+  rows = [(c, x) for b in cb for c, ctx, m, real in
+          zip(b["centre"], b["context"], b["context_mask"], b["mask"]) if real
+          for x in ctx[m]]
+  assert sorted(map(tuple, sg.tolist())) == sorted(rows)
+  # Single-word sentences have no context and give no CBOW example.
+  centres = np.concatenate([b["centre"][b["mask"]] for b in cb])
+  lonely = np.flatnonzero(LENGTHS == 1)
+  assert not np.isin(OFFSETS[lonely], centres).any()
+  assert all(b["context_mask"][b["mask"]].any(axis=1).all() for b in cb)
+
+
+def test_stack_pads_with_masked_batches():
+  bs = _epoch(batch_size=16)[:3]
+  group = batches_lib.stack(bs, 5)
+  assert group["centre"].shape == (5, 16)
+  assert not group["mask"][3:].any()
+  assert list(group["words_done"][3:]) == [bs[-1]["words_done"]] * 2
+
+
+def test_chunks_emptied_by_subsampling_are_skipped():
+  assert _epoch(keep=0.0) == []
+  pairs = _pairs(_epoch(keep=0.05, chunk_tokens=3))
+  assert np.all(SENTENCE[pairs[:, 0]] == SENTENCE[pairs[:, 1]])

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from w2v_jax import sampling
+
+COUNTS = np.array([50_000, 20_000, 5_000, 1_000, 100, 10])
+
+
+def test_word2vec_formula_matches_the_c_code():
+  t, n = 1e-3, COUNTS.sum()
+  keep = sampling.keep_probabilities(COUNTS, t, "word2vec")
+  expected = np.minimum((np.sqrt(COUNTS / (t * n)) + 1) * (t * n) / COUNTS, 1.0)
+  np.testing.assert_allclose(keep, expected, rtol=1e-12)
+  assert keep[0] < keep[1] < keep[2] < 1.0 and keep[-1] == 1.0
+
+
+def test_paper_formula_and_off():
+  t, n = 1e-3, COUNTS.sum()
+  keep = sampling.keep_probabilities(COUNTS, t, "paper")
+  np.testing.assert_allclose(keep, np.minimum(np.sqrt(t * n / COUNTS), 1.0), rtol=1e-12)
+  assert np.all(keep <= sampling.keep_probabilities(COUNTS, t, "word2vec"))
+  np.testing.assert_array_equal(sampling.keep_probabilities(COUNTS, 0.0), np.ones(6))
+
+
+@pytest.mark.parametrize("formula", ["word2vec", "paper"])
+def test_empirical_keep_rate_matches_formula(formula):
+  keep_V = sampling.keep_probabilities(COUNTS, 1e-3, formula)
+  ids = np.repeat(np.arange(len(COUNTS)), COUNTS)
+  mask = sampling.subsample_mask(ids, keep_V, np.random.default_rng(0))
+  kept = np.bincount(ids[mask], minlength=len(COUNTS))
+  for w in range(len(COUNTS)):
+    p, n = keep_V[w], COUNTS[w]
+    sd = np.sqrt(n * p * (1 - p))
+    assert abs(kept[w] - n * p) <= 5 * sd + 1e-9, (w, kept[w], n * p)
+
+
+def test_noise_distribution_exponents():
+  c = np.array([8.0, 4.0, 2.0, 1.0])
+  np.testing.assert_allclose(sampling.noise_distribution(c, 0.0), np.full(4, 0.25))
+  np.testing.assert_allclose(sampling.noise_distribution(c, 1.0), c / c.sum())
+  p = sampling.noise_distribution(c, 0.75)
+  np.testing.assert_allclose(p, c ** 0.75 / (c ** 0.75).sum())
+  assert p.sum() == pytest.approx(1.0)
+  # Smoothing moves mass from frequent to rare words.
+  assert p[0] < c[0] / c.sum() and p[-1] > c[-1] / c.sum()

@@ -1,0 +1,165 @@
+"""Encoded corpus -> fixed-shape training batches, vectorised with NumPy.
+
+One epoch, as word2vec.c reads it: the corpus is walked in order, in chunks of
+whole sentences (about `chunk_tokens` tokens each); in each chunk every token is
+subsampled (sampling.keep_probabilities), then every surviving token is a
+centre whose window half-width b is drawn uniformly from 1..window (or is
+`window` with shrink_window=False). Its context is the surviving tokens within b
+positions in the same sentence: windows are taken after subsampling, as in
+word2vec.c, and never cross a sentence boundary.
+
+Skip-gram batches hold (centre, context) pairs in word2vec.c's order (centre by
+centre, offsets ascending); CBOW batches hold one centre with its context slots
+[B, 2 * window] and a mask. Centres without any context are skipped (word2vec.c
+makes no update for them either). Every batch has exactly `batch_size` rows; the
+last batch of an epoch is padded and its `mask` marks the real rows.
+
+`words_done` in each batch counts the raw (pre-subsampling) corpus tokens up to
+and including its last centre word (the whole corpus for the epoch's last
+batch): the quantity word2vec.c's linear learning-rate decay runs on.
+
+All randomness comes from one numpy Generator seeded with (seed, epoch), so the
+same seed gives the same batches.
+"""
+
+from typing import Iterator
+
+import numpy as np
+
+from w2v_jax import sampling
+
+Batch = dict  # str -> np.ndarray with a leading [B] axis, plus 'words_done': int
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+  return np.random.default_rng([seed, epoch])
+
+
+def sentence_chunks(offsets: np.ndarray, chunk_tokens: int) -> Iterator[tuple[int, int]]:
+  """Splits sentences into consecutive runs [s0, s1) of about chunk_tokens tokens."""
+  num_sentences = len(offsets) - 1
+  s0 = 0
+  while s0 < num_sentences:
+    s1 = int(np.searchsorted(offsets, offsets[s0] + chunk_tokens, side="right")) - 1
+    s1 = min(max(s1, s0 + 1), num_sentences)
+    yield s0, s1
+    s0 = s1
+
+
+def subsampled_chunk(ids_N: np.ndarray, offsets: np.ndarray, s0: int, s1: int,
+                     keep_V: np.ndarray, rng: np.random.Generator):
+  """Sentences s0..s1-1 after subsampling: (tokens, sentence index, raw position)."""
+  a, b = int(offsets[s0]), int(offsets[s1])
+  raw = np.asarray(ids_N[a:b])
+  lengths = np.diff(offsets[s0:s1 + 1])
+  sentence = np.repeat(np.arange(s1 - s0, dtype=np.int32), lengths)
+  keep = sampling.subsample_mask(raw, keep_V, rng)
+  return raw[keep], sentence[keep], a + np.flatnonzero(keep)
+
+
+def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
+                    shrink_window: bool, rng: np.random.Generator):
+  """Context slots of every centre: (ids [N, 2W], valid [N, 2W]).
+
+  Slot order is offsets -W..-1, 1..W. A slot is valid if its offset is within
+  the centre's half-width and it lies inside the same sentence.
+  """
+  n = len(tokens_N)
+  if n == 0:  # everything in the chunk was subsampled away
+    return np.zeros((0, 2 * window), np.int32), np.zeros((0, 2 * window), bool)
+  distance_W = np.abs(np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)]))
+  if shrink_window:
+    half_N = rng.integers(1, window + 1, size=n, dtype=np.int32)
+  else:
+    half_N = np.full(n, window, dtype=np.int32)
+  # Pad both ends with `window` slots of sentence -1 (matches no real sentence)
+  # and view every centre's neighbourhood [N, 2W + 1] without copying.
+  pad = np.full(window, -1, dtype=np.int32)
+  around_tok = np.lib.stride_tricks.sliding_window_view(
+      np.concatenate([pad, tokens_N.astype(np.int32), pad]), 2 * window + 1)
+  around_sent = np.lib.stride_tricks.sliding_window_view(
+      np.concatenate([pad, sentence_N.astype(np.int32), pad]), 2 * window + 1)
+  others = np.r_[0:window, window + 1:2 * window + 1]  # drop the centre column
+  valid_NxW = ((around_sent[:, others] == sentence_N[:, None])
+               & (distance_W[None, :] <= half_N[:, None]))
+  return around_tok[:, others], valid_NxW
+
+
+def _examples(model: str, tokens_N, sentence_N, position_N, window, shrink_window, rng):
+  """Per-chunk training examples as a dict of arrays with equal first axes.
+
+  'position' is the raw corpus position of each example's centre word.
+  """
+  context_NxW, valid_NxW = context_windows(tokens_N, sentence_N, window, shrink_window, rng)
+  if model == "skipgram":
+    per_centre = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre
+    return {"centre": np.repeat(tokens_N, per_centre),  # by centre, offsets ascending
+            "context": context_NxW[valid_NxW],
+            "position": np.repeat(position_N, per_centre)}
+  has_context = valid_NxW.any(axis=1)
+  return {"centre": tokens_N[has_context],
+          "context": np.where(valid_NxW, context_NxW, 0)[has_context],
+          "context_mask": valid_NxW[has_context],
+          "position": position_N[has_context]}
+
+
+def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
+                  model: str, window: int, shrink_window: bool, batch_size: int,
+                  seed: int, epoch: int, chunk_tokens: int = 1 << 20) -> Iterator[Batch]:
+  """Yields the fixed-shape batches of one epoch (see the module docstring).
+
+  Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.
+  CBOW batch: centre [B] int32, context [B, 2W] int32, context_mask [B, 2W]
+  bool, mask [B] bool.
+  """
+  rng = epoch_rng(seed, epoch)
+  pending: list[dict] = []   # examples not yet batched, in order
+  pending_rows = 0
+  for s0, s1 in sentence_chunks(offsets, chunk_tokens):
+    tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
+    ex = _examples(model, tokens_N, sentence_N, position_N, window, shrink_window, rng)
+    pending.append(ex)
+    pending_rows += len(ex["centre"])
+    if pending_rows < batch_size:
+      continue
+    merged = {k: np.concatenate([p[k] for p in pending]) for k in ex}
+    full = pending_rows // batch_size * batch_size
+    for start in range(0, full, batch_size):
+      yield _to_batch({k: v[start:start + batch_size] for k, v in merged.items()},
+                      batch_size)
+    pending = [{k: v[full:] for k, v in merged.items()}]
+    pending_rows -= full
+  if pending_rows:
+    merged = {k: np.concatenate([p[k] for p in pending]) for k in pending[0]}
+    batch = _to_batch(merged, batch_size)
+    batch["words_done"] = int(offsets[-1])  # the epoch's last batch ends it
+    yield batch
+
+
+def _to_batch(rows: dict, batch_size: int) -> Batch:
+  """Pads rows to batch_size, adds the row mask and the schedule position."""
+  rows = dict(rows)
+  position = rows.pop("position")
+  n = len(position)
+  batch = {}
+  for k, v in rows.items():
+    padded = np.zeros((batch_size,) + v.shape[1:], dtype=np.bool_ if v.dtype == np.bool_ else np.int32)
+    padded[:n] = v
+    batch[k] = padded
+  batch["mask"] = np.arange(batch_size) < n
+  batch["words_done"] = int(position[-1]) + 1
+  return batch
+
+
+def stack(batches: list[Batch], num: int) -> Batch:
+  """Stacks batches into [num, B, ...] arrays, padding with fully masked batches."""
+  out = {}
+  for k, v in batches[0].items():
+    if k == "words_done":
+      done = [b[k] for b in batches]
+      out[k] = np.asarray(done + [done[-1]] * (num - len(batches)), dtype=np.int64)
+      continue
+    arr = np.zeros((num,) + v.shape, dtype=v.dtype)
+    arr[:len(batches)] = [b[k] for b in batches]
+    out[k] = arr
+  return out

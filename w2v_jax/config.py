@@ -1,0 +1,101 @@
+"""One frozen configuration for a run; run.py maps flags onto it once.
+
+Derived values (the default learning rate per model, the cache folder) are
+returned by functions, never written back into the object.
+"""
+
+import dataclasses
+import os
+from typing import Optional
+
+from w2v_jax.errors import UserError
+
+MODELS = ("skipgram", "cbow")
+LOSSES = ("softmax", "ns", "hs")
+SUBSAMPLE_FORMULAS = ("word2vec", "paper")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """Every setting of a run. Defaults follow word2vec.c unless noted."""
+  # What to train.
+  model: str = "skipgram"
+  loss: str = "ns"
+  # Data.
+  corpus: str = ""
+  workdir: str = "runs/default"
+  cache_dir: str = ""  # "" -> default_cache_dir()
+  lowercase: bool = False
+  max_sentence_length: int = 10_000  # longer lines are split into chunks
+  min_count: int = 5
+  max_vocab: int = 0  # exact top-K after min_count; 0 = no cap
+  sample: float = 1e-3  # subsampling threshold t; 0 = off
+  subsample_formula: str = "word2vec"
+  # Context.
+  window: int = 5
+  shrink_window: bool = True  # half-width uniform in 1..window per centre
+  # Model.
+  dim: int = 100
+  negative: int = 5
+  ns_exponent: float = 0.75
+  cbow_mean: bool = True
+  # Optimisation.
+  epochs: int = 5
+  alpha: Optional[float] = None  # None -> default_alpha(model)
+  min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
+  batch_size: int = 1024
+  seed: int = 0
+
+  def validate(self) -> "Config":
+    """Refuses settings that make no sense, with one line saying why."""
+    if self.model not in MODELS:
+      raise UserError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")
+    if self.loss not in LOSSES:
+      raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+    if self.subsample_formula not in SUBSAMPLE_FORMULAS:
+      raise UserError("--subsample_formula must be one of "
+                      f"{', '.join(SUBSAMPLE_FORMULAS)}, got {self.subsample_formula!r}")
+    positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,
+                "batch_size": self.batch_size, "min_count": self.min_count,
+                "max_sentence_length": self.max_sentence_length}
+    for name, value in positive.items():
+      if value < 1:
+        raise UserError(f"--{name} must be at least 1, got {value}")
+    if self.max_vocab < 0:
+      raise UserError(f"--max_vocab must be >= 0 (0 = no cap), got {self.max_vocab}")
+    if self.max_vocab == 1:
+      raise UserError("--max_vocab=1 leaves nothing to predict; use at least 2 (or 0 for no cap)")
+    if self.negative < 0:
+      raise UserError(f"--negative must be >= 0, got {self.negative}")
+    if self.loss == "ns" and self.negative == 0:
+      raise UserError("--loss=ns needs --negative >= 1 (word2vec.c uses 5)")
+    if not self.ns_exponent >= 0:  # also catches NaN
+      raise UserError(f"--ns_exponent must be a real number >= 0, got {self.ns_exponent}")
+    if not self.sample >= 0:
+      raise UserError(f"--sample must be >= 0 (0 = no subsampling), got {self.sample}")
+    if self.alpha is not None and not self.alpha > 0:
+      raise UserError(f"--alpha must be > 0, got {self.alpha}")
+    if not 0 <= self.min_alpha_ratio <= 1:
+      raise UserError(f"--min_alpha_ratio must lie in [0, 1], got {self.min_alpha_ratio}")
+    return self
+
+
+def default_alpha(model: str) -> float:
+  """word2vec.c's starting learning rate: 0.025 for skip-gram, 0.05 for CBOW."""
+  return 0.05 if model == "cbow" else 0.025
+
+
+def learning_rate(config: Config) -> float:
+  return config.alpha if config.alpha is not None else default_alpha(config.model)
+
+
+def default_cache_dir() -> str:
+  """$W2V_JAX_CACHE, else $XDG_CACHE_HOME/w2v_jax, else ~/.cache/w2v_jax."""
+  if os.environ.get("W2V_JAX_CACHE"):
+    return os.environ["W2V_JAX_CACHE"]
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "w2v_jax")
+
+
+def cache_dir(config: Config) -> str:
+  return config.cache_dir or default_cache_dir()

@@ -1,0 +1,9 @@
+"""The one exception type for mistakes a user can fix (bad flags, bad files).
+
+run.py turns a UserError into a single line on stderr and exit code 2; anything
+else is a bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+  """A problem with the user's input, with a message that says what to do."""

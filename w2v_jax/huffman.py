@@ -1,0 +1,81 @@
+"""Huffman tree over the vocabulary, as padded arrays for hierarchical softmax.
+
+The construction is word2vec.c's (CreateBinaryTree), which fixes every tie:
+  * leaves are the vocabulary ids in vocabulary order (count descending, then
+    word), so the rarest leaf is the last id;
+  * inner nodes are created in order; node V + a is the a-th merge, and its
+    inner id (the row of the `nodes` table) is a, so the root is V - 2;
+  * each merge takes the two smallest of {the rarest unmerged leaf, the oldest
+    unmerged inner node}, preferring the leaf only when its count is strictly
+    smaller (on a tie the inner node wins);
+  * the first node taken gets branch code 0, the second code 1.
+Codes and points are then read from the root down: points_VxL[w, j] is the inner
+node at depth j on w's path (points_VxL[w, 0] = V - 2, the root) and
+codes_VxL[w, j] is the branch taken there. Entries past lengths_V[w] are 0.
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class HuffmanTree:
+  points_VxL: np.ndarray  # int32 inner-node ids in 0..V-2, root first
+  codes_VxL: np.ndarray   # int8 0/1
+  lengths_V: np.ndarray   # int32 code length per word, >= 1
+
+
+def build(counts_V: np.ndarray) -> HuffmanTree:
+  """Builds the tree for counts sorted in descending order (vocabulary order)."""
+  counts_V = np.asarray(counts_V, dtype=np.int64)
+  v = len(counts_V)
+  if v < 2:
+    raise ValueError("a Huffman tree needs at least 2 words")
+  if np.any(np.diff(counts_V) > 0):
+    raise ValueError("counts must be sorted in descending order (vocabulary order)")
+  counts = counts_V.tolist()
+  weight = counts + [0] * (v - 1)
+  parent = np.zeros(2 * v - 1, dtype=np.int64)
+  branch = np.zeros(2 * v - 1, dtype=np.int8)
+  leaf, inner = v - 1, v  # next leaf to take (walking to rarer = lower ids), next inner node
+
+  def take_smallest(created):
+    nonlocal leaf, inner
+    if leaf >= 0 and (inner >= created or weight[leaf] < weight[inner]):
+      leaf -= 1
+      return leaf + 1
+    inner += 1
+    return inner - 1
+
+  for a in range(v - 1):
+    node = v + a
+    first = take_smallest(node)
+    second = take_smallest(node)
+    weight[node] = weight[first] + weight[second]
+    parent[first] = parent[second] = node
+    branch[second] = 1
+
+  # Walk all leaves up to the root at once, collecting the path leaf-first.
+  root = 2 * v - 2
+  cur = np.arange(v)
+  rev_codes, rev_points = [], []
+  lengths = np.zeros(v, dtype=np.int32)
+  while True:
+    active = cur != root
+    if not active.any():
+      break
+    rev_codes.append(np.where(active, branch[cur], 0))
+    rev_points.append(np.where(active, parent[cur] - v, 0))
+    lengths += active
+    cur = np.where(active, parent[cur], cur)
+  rev_codes = np.stack(rev_codes, axis=1)
+  rev_points = np.stack(rev_points, axis=1)
+  depth = rev_codes.shape[1]
+  # Reverse each row's first lengths[w] entries so that the root comes first.
+  src = lengths[:, None] - 1 - np.arange(depth)[None, :]
+  valid = src >= 0
+  src = np.maximum(src, 0)
+  codes = np.where(valid, np.take_along_axis(rev_codes, src, axis=1), 0).astype(np.int8)
+  points = np.where(valid, np.take_along_axis(rev_points, src, axis=1), 0).astype(np.int32)
+  return HuffmanTree(points_VxL=points, codes_VxL=codes, lengths_V=lengths)

@@ -1,0 +1,48 @@
+"""Frequent-word subsampling and the negative-sampling noise distribution."""
+
+import numpy as np
+
+
+def keep_probabilities(counts_V: np.ndarray, sample: float,
+                       formula: str = "word2vec") -> np.ndarray:
+  """Probability of keeping each occurrence of a word, [V] float64.
+
+  With f the word's count, N = sum(counts_V) the tokens the vocabulary covers
+  and t = `sample`:
+    formula="word2vec" (word2vec.c, also gensim):  (sqrt(f / (t N)) + 1) t N / f
+    formula="paper" (Mikolov et al. 2013b, Eq. 5): sqrt(t N / f)
+  both capped at 1. sample = 0 keeps every token.
+
+  The two differ: word2vec.c's keeps more (about sqrt(t/f_rel) + t/f_rel) and
+  never drops words rarer than about 2.618 t N. word2vec.c's N also counts its
+  `</s>` line-end tokens; ours counts words only (see corpus.py).
+  """
+  counts_V = np.asarray(counts_V, dtype=np.float64)
+  if sample == 0:
+    return np.ones_like(counts_V)
+  threshold = sample * counts_V.sum()
+  ratio = threshold / np.maximum(counts_V, 1.0)
+  if formula == "word2vec":
+    keep = (np.sqrt(1.0 / ratio) + 1.0) * ratio
+  elif formula == "paper":
+    keep = np.sqrt(ratio)
+  else:
+    raise ValueError(f"unknown subsampling formula {formula!r}")
+  return np.minimum(keep, 1.0)
+
+
+def subsample_mask(ids_N: np.ndarray, keep_V: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+  """[N] bool: True where a token survives subsampling (one uniform per token)."""
+  return rng.random(len(ids_N), dtype=np.float32) < keep_V[ids_N].astype(np.float32)
+
+
+def noise_distribution(counts_V: np.ndarray, exponent: float = 0.75) -> np.ndarray:
+  """Negative-sampling distribution counts^exponent / Z, [V] float64.
+
+  exponent 0 gives the uniform distribution, 1 the unigram, 0.75 word2vec's
+  smoothed unigram. word2vec.c draws from a 1e8-entry table built from the same
+  weights; we keep the exact probabilities and sample from them on device.
+  """
+  weights = np.power(np.asarray(counts_V, dtype=np.float64), exponent)
+  return weights / weights.sum()
