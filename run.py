@@ -13,6 +13,7 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
+import jax
 
 from w2v_jax import config as config_lib
 from w2v_jax import train
@@ -20,9 +21,10 @@ from w2v_jax.errors import UserError
 
 _D = config_lib.Config()  # defaults live in one place
 
-flags.DEFINE_enum("mode", "data", ["data"],
-                  "data: build the vocabulary, encode the corpus, generate one epoch of "
-                  "batches and report what was found.")
+flags.DEFINE_enum("mode", "train", ["train", "data"],
+                  "train: train and write vectors.bin, vocab.txt, params.npz, config.json, "
+                  "metrics.jsonl to --workdir. data: build the vocabulary, encode the corpus, "
+                  "make one epoch of batches and report what was found (data.json).")
 flags.DEFINE_enum("model", _D.model, list(config_lib.MODELS), "skipgram or cbow.")
 flags.DEFINE_enum("loss", _D.loss, list(config_lib.LOSSES),
                   "Output layer: full softmax, negative sampling, hierarchical softmax.")
@@ -49,9 +51,17 @@ flags.DEFINE_integer("negative", _D.negative, "Negatives per positive (loss=ns).
 flags.DEFINE_float("ns_exponent", _D.ns_exponent,
                    "Noise distribution counts^x: 0 uniform, 1 unigram, 0.75 word2vec.")
 flags.DEFINE_bool("cbow_mean", _D.cbow_mean, "CBOW averages context vectors (else sums).")
+flags.DEFINE_enum("cbow_update", _D.cbow_update, list(config_lib.CBOW_UPDATES),
+                  "word2vec: each context word gets the whole error of the mean, as "
+                  "word2vec.c; exact: the true gradient of the mean, as gensim.")
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size, "Examples per step.")
+flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
+                     "Batches per compiled call (lax.scan); affects speed, not results.")
+flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),
+                  "JAX backend: cpu, gpu or tpu; empty = what JAX finds.")
+flags.DEFINE_float("log_every_secs", _D.log_every_secs, "Seconds between progress lines.")
 flags.DEFINE_integer("seed", _D.seed, "Seed for every random choice.")
 
 FLAGS = flags.FLAGS
@@ -87,12 +97,17 @@ def main(argv):
   logging.get_absl_handler().setFormatter(
       pylogging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
   logging.set_verbosity(logging.INFO)
+  pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.ERROR)  # backend probing noise
   config = config_from_flags()
+  if config.platform:
+    jax.config.update("jax_platforms", config.platform)
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":
     summary = train.describe(config)
     train.write_json(os.path.join(config.workdir, "data.json"), summary)
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
+  else:
+    train.train(config)
 
 
 def run():

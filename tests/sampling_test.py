@@ -43,3 +43,18 @@ def test_noise_distribution_exponents():
   assert p.sum() == pytest.approx(1.0)
   # Smoothing moves mass from frequent to rare words.
   assert p[0] < c[0] / c.sum() and p[-1] > c[-1] / c.sum()
+
+
+@pytest.mark.parametrize("exponent", [0.0, 0.5, 0.75, 1.0])
+def test_alias_table_reproduces_the_noise_distribution(exponent):
+  counts = np.sort(np.random.default_rng(0).zipf(1.2, size=2000))[::-1]
+  p = sampling.noise_distribution(counts, exponent)
+  accept, alias = sampling.alias_table(p)
+  np.testing.assert_allclose(sampling.alias_probabilities(accept, alias), p,
+                             rtol=1e-5, atol=1e-9)
+  # And by drawing, the way train.py draws on device.
+  rng = np.random.default_rng(1)
+  i = rng.integers(0, len(p), size=400_000)
+  draws = np.where(rng.random(len(i)) < accept[i], i, alias[i])
+  freq = np.bincount(draws, minlength=len(p)) / len(draws)
+  assert np.abs(freq[:5] - p[:5]).max() < 5 * np.sqrt(p[:5].max() / len(draws))

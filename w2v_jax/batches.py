@@ -17,6 +17,7 @@ last batch of an epoch is padded and its `mask` marks the real rows.
 `words_done` in each batch counts the raw (pre-subsampling) corpus tokens up to
 and including its last centre word (the whole corpus for the epoch's last
 batch): the quantity word2vec.c's linear learning-rate decay runs on.
+`kept_done` counts the tokens that survived subsampling up to the same point.
 
 All randomness comes from one numpy Generator seeded with (seed, epoch), so the
 same seed gives the same batches.
@@ -28,7 +29,7 @@ import numpy as np
 
 from w2v_jax import sampling
 
-Batch = dict  # str -> np.ndarray with a leading [B] axis, plus 'words_done': int
+Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done: int
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -85,22 +86,25 @@ def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
   return around_tok[:, others], valid_NxW
 
 
-def _examples(model: str, tokens_N, sentence_N, position_N, window, shrink_window, rng):
+def _examples(model: str, tokens_N, sentence_N, per_centre: dict, window, shrink_window, rng):
   """Per-chunk training examples as a dict of arrays with equal first axes.
 
-  'position' is the raw corpus position of each example's centre word.
+  `per_centre` arrays ([N] each, e.g. raw positions) follow their centre word
+  into every example it makes.
   """
   context_NxW, valid_NxW = context_windows(tokens_N, sentence_N, window, shrink_window, rng)
   if model == "skipgram":
-    per_centre = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre
-    return {"centre": np.repeat(tokens_N, per_centre),  # by centre, offsets ascending
-            "context": context_NxW[valid_NxW],
-            "position": np.repeat(position_N, per_centre)}
+    count_N = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre by
+    examples = {"centre": np.repeat(tokens_N, count_N),  # centre, offsets ascending
+                "context": context_NxW[valid_NxW]}
+    examples.update({k: np.repeat(v, count_N) for k, v in per_centre.items()})
+    return examples
   has_context = valid_NxW.any(axis=1)
-  return {"centre": tokens_N[has_context],
-          "context": np.where(valid_NxW, context_NxW, 0)[has_context],
-          "context_mask": valid_NxW[has_context],
-          "position": position_N[has_context]}
+  examples = {"centre": tokens_N[has_context],
+              "context": np.where(valid_NxW, context_NxW, 0)[has_context],
+              "context_mask": valid_NxW[has_context]}
+  examples.update({k: v[has_context] for k, v in per_centre.items()})
+  return examples
 
 
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
@@ -115,9 +119,12 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   rng = epoch_rng(seed, epoch)
   pending: list[dict] = []   # examples not yet batched, in order
   pending_rows = 0
+  kept = 0                   # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
-    ex = _examples(model, tokens_N, sentence_N, position_N, window, shrink_window, rng)
+    per_centre = {"position": position_N, "kept": kept + np.arange(1, len(tokens_N) + 1)}
+    kept += len(tokens_N)
+    ex = _examples(model, tokens_N, sentence_N, per_centre, window, shrink_window, rng)
     pending.append(ex)
     pending_rows += len(ex["centre"])
     if pending_rows < batch_size:
@@ -133,13 +140,14 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
     merged = {k: np.concatenate([p[k] for p in pending]) for k in pending[0]}
     batch = _to_batch(merged, batch_size)
     batch["words_done"] = int(offsets[-1])  # the epoch's last batch ends it
+    batch["kept_done"] = kept
     yield batch
 
 
 def _to_batch(rows: dict, batch_size: int) -> Batch:
   """Pads rows to batch_size, adds the row mask and the schedule position."""
   rows = dict(rows)
-  position = rows.pop("position")
+  position, kept = rows.pop("position"), rows.pop("kept")
   n = len(position)
   batch = {}
   for k, v in rows.items():
@@ -148,6 +156,7 @@ def _to_batch(rows: dict, batch_size: int) -> Batch:
     batch[k] = padded
   batch["mask"] = np.arange(batch_size) < n
   batch["words_done"] = int(position[-1]) + 1
+  batch["kept_done"] = int(kept[-1])
   return batch
 
 
@@ -155,7 +164,7 @@ def stack(batches: list[Batch], num: int) -> Batch:
   """Stacks batches into [num, B, ...] arrays, padding with fully masked batches."""
   out = {}
   for k, v in batches[0].items():
-    if k == "words_done":
+    if k in ("words_done", "kept_done"):
       done = [b[k] for b in batches]
       out[k] = np.asarray(done + [done[-1]] * (num - len(batches)), dtype=np.int64)
       continue

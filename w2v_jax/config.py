@@ -13,6 +13,8 @@ from w2v_jax.errors import UserError
 MODELS = ("skipgram", "cbow")
 LOSSES = ("softmax", "ns", "hs")
 SUBSAMPLE_FORMULAS = ("word2vec", "paper")
+CBOW_UPDATES = ("word2vec", "exact")
+PLATFORMS = ("", "cpu", "gpu", "tpu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +41,17 @@ class Config:
   negative: int = 5
   ns_exponent: float = 0.75
   cbow_mean: bool = True
+  cbow_update: str = "word2vec"  # "exact": gradient of the mean, as gensim
   # Optimisation.
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
   min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
   batch_size: int = 1024
+  steps_per_call: int = 32  # batches per compiled call (lax.scan)
   seed: int = 0
+  # Running.
+  platform: str = ""  # "" = what JAX finds; cpu, gpu or tpu
+  log_every_secs: float = 5.0
 
   def validate(self) -> "Config":
     """Refuses settings that make no sense, with one line saying why."""
@@ -55,9 +62,14 @@ class Config:
     if self.subsample_formula not in SUBSAMPLE_FORMULAS:
       raise UserError("--subsample_formula must be one of "
                       f"{', '.join(SUBSAMPLE_FORMULAS)}, got {self.subsample_formula!r}")
+    if self.cbow_update not in CBOW_UPDATES:
+      raise UserError(f"--cbow_update must be one of {', '.join(CBOW_UPDATES)}, "
+                      f"got {self.cbow_update!r}")
+    if self.platform not in PLATFORMS:
+      raise UserError(f"--platform must be cpu, gpu or tpu, got {self.platform!r}")
     positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,
-                "batch_size": self.batch_size, "min_count": self.min_count,
-                "max_sentence_length": self.max_sentence_length}
+                "batch_size": self.batch_size, "steps_per_call": self.steps_per_call,
+                "min_count": self.min_count, "max_sentence_length": self.max_sentence_length}
     for name, value in positive.items():
       if value < 1:
         raise UserError(f"--{name} must be at least 1, got {value}")

@@ -46,3 +46,35 @@ def noise_distribution(counts_V: np.ndarray, exponent: float = 0.75) -> np.ndarr
   """
   weights = np.power(np.asarray(counts_V, dtype=np.float64), exponent)
   return weights / weights.sum()
+
+
+def alias_table(probs_V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Walker/Vose alias table: O(1) exact sampling from probs_V on any device.
+
+  Draw i uniform in 0..V-1 and u uniform in [0, 1); the sample is i when
+  u < accept_V[i], else alias_V[i]. Unlike inverse-CDF search in float32,
+  rare words keep their exact share (a CDF step below float32's resolution
+  near 1 would vanish).
+  """
+  v = len(probs_V)
+  scaled = np.asarray(probs_V, dtype=np.float64) * v
+  accept = np.ones(v, dtype=np.float64)
+  alias = np.arange(v, dtype=np.int64)
+  small = [i for i in range(v) if scaled[i] < 1.0]
+  large = [i for i in range(v) if scaled[i] >= 1.0]
+  while small and large:
+    s, l = small.pop(), large[-1]
+    accept[s], alias[s] = scaled[s], l
+    scaled[l] -= 1.0 - scaled[s]
+    if scaled[l] < 1.0:
+      small.append(large.pop())
+  # Leftovers are 1 up to rounding.
+  return accept.astype(np.float32), alias.astype(np.int32)
+
+
+def alias_probabilities(accept_V: np.ndarray, alias_V: np.ndarray) -> np.ndarray:
+  """The distribution an alias table samples from (for tests)."""
+  v = len(accept_V)
+  p = accept_V.astype(np.float64) / v
+  np.add.at(p, alias_V, (1.0 - accept_V.astype(np.float64)) / v)
+  return p

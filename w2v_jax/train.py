@@ -1,20 +1,35 @@
-"""From a config to what training needs; the training loop builds on this."""
+"""The training loop: data -> compiled chunks of steps -> tables -> files.
+
+`train(config)` trains one model and writes, in config.workdir:
+  vectors.bin   emb_in in word2vec.c's binary format
+  vocab.txt     `word count` per line
+  params.npz    every table plus the vocabulary
+  config.json   the resolved configuration, seed, package versions, devices
+  metrics.jsonl one JSON object per progress line and per epoch
+"""
 
 import dataclasses
 import json
 import logging
 import os
+import platform
+import queue
+import threading
 import time
 from typing import Optional
 
+import jax
 import numpy as np
 
 from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
 from w2v_jax import datasets
+from w2v_jax import export
 from w2v_jax import huffman
+from w2v_jax import model as model_lib
 from w2v_jax import sampling
+from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import UserError
 
 
@@ -91,3 +106,176 @@ def write_json(path: str, obj) -> None:
     json.dump(obj, f, indent=1, sort_keys=True)
     f.write("\n")
   os.replace(tmp, path)
+
+
+def grouped_batches(config: config_lib.Config, data: Data, epoch: int):
+  """Yields (chunk of [T, B] arrays, examples in it); words_done made global."""
+  n = data.corpus.stats["vocab_tokens"]
+  pending = []
+  def emit():
+    chunk = batches_lib.stack(pending, config.steps_per_call)
+    examples = int(chunk["mask"].sum())
+    chunk["kept_done"] = int(chunk["kept_done"][-1])
+    chunk["words_done"] = (epoch * n + chunk["words_done"]).astype(np.float32)
+    return chunk, examples
+  for batch in epoch_batches(config, data, epoch):
+    pending.append(batch)
+    if len(pending) == config.steps_per_call:
+      yield emit()
+      pending = []
+  if pending:
+    yield emit()
+
+
+def prefetch(iterator, depth: int = 3):
+  """Runs a generator in a background thread so batch making overlaps training."""
+  q = queue.Queue(maxsize=depth)
+  done = object()
+
+  def worker():
+    try:
+      for item in iterator:
+        q.put(item)
+    except BaseException as e:  # pylint: disable=broad-except
+      q.put(e)
+    q.put(done)
+
+  threading.Thread(target=worker, daemon=True).start()
+  while True:
+    item = q.get()
+    if item is done:
+      return
+    if isinstance(item, BaseException):
+      raise item
+    yield item
+
+
+def _fmt_secs(secs: float) -> str:
+  secs = int(max(secs, 0))
+  return f"{secs // 3600}h{secs % 3600 // 60:02d}m" if secs >= 3600 else f"{secs // 60}m{secs % 60:02d}s"
+
+
+class Progress:
+  """Loss sums in float64 on the host; a line every few seconds and per epoch."""
+
+  def __init__(self, config, total_words: int, metrics_path: str):
+    self.config, self.total_words = config, total_words
+    self.metrics = open(metrics_path, "w", encoding="utf-8")
+    self.start = self.last_log = time.time()
+    self.words = 0          # global raw words done
+    self.epoch_kept = 0
+    self.kept_total = 0
+    self.epoch_loss = self.epoch_examples = 0.0
+    self.window_loss = self.window_examples = 0.0
+    self.lr = float("nan")
+    self.epoch = 0
+
+  def new_epoch(self, epoch: int):
+    self.kept_total += self.epoch_kept
+    self.epoch, self.epoch_kept = epoch, 0
+    self.epoch_loss = self.epoch_examples = 0.0
+
+  def update(self, loss_T, lr_T, examples: int, words_done: float, kept_done: int):
+    loss = float(np.sum(np.asarray(loss_T, dtype=np.float64)))
+    self.epoch_loss += loss
+    self.window_loss += loss
+    self.epoch_examples += examples
+    self.window_examples += examples
+    self.lr = float(np.asarray(lr_T)[-1])
+    self.words = float(words_done)
+    self.epoch_kept = kept_done
+    if time.time() - self.last_log >= self.config.log_every_secs:
+      self.log()
+
+  def record(self, kind: str) -> dict:
+    elapsed = max(time.time() - self.start, 1e-9)
+    rate = self.words / elapsed
+    return {"kind": kind, "epoch": self.epoch + 1, "elapsed_s": round(elapsed, 3),
+            "progress": self.words / self.total_words, "words": int(self.words),
+            "words_per_s": rate, "kept_words_per_s": (self.kept_total + self.epoch_kept) / elapsed,
+            "lr": self.lr,
+            "loss": self.window_loss / max(self.window_examples, 1),
+            "epoch_loss": self.epoch_loss / max(self.epoch_examples, 1),
+            "eta_s": (self.total_words - self.words) / max(rate, 1e-9)}
+
+  def log(self, kind: str = "progress"):
+    r = self.record(kind)
+    self.metrics.write(json.dumps(r) + "\n")
+    self.metrics.flush()
+    logging.info("epoch %d/%d %5.1f%% | %.0fk words/s (%.0fk after subsampling) | lr %.3g | "
+                 "loss %.4f recent, %.4f epoch | ETA %s", r["epoch"], self.config.epochs,
+                 100 * r["progress"], r["words_per_s"] / 1e3, r["kept_words_per_s"] / 1e3,
+                 r["lr"], r["loss"], r["epoch_loss"], _fmt_secs(r["eta_s"]))
+    self.last_log = time.time()
+    self.window_loss = self.window_examples = 0.0
+    return r
+
+
+def run_record(config: config_lib.Config, corpus_path: str, alpha: float) -> dict:
+  import flax  # pylint: disable=import-outside-toplevel
+  import optax  # pylint: disable=import-outside-toplevel
+  return {"config": dataclasses.asdict(config), "corpus_path": corpus_path, "alpha": alpha,
+          "versions": {"python": platform.python_version(), "jax": jax.__version__,
+                       "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else "",
+                       "optax": optax.__version__, "flax": flax.__version__,
+                       "numpy": np.__version__},
+          "devices": [str(d) for d in jax.devices()]}
+
+
+def train(config: config_lib.Config) -> dict:
+  """Trains one model and writes its outputs (module docstring). Returns a summary."""
+  data = prepare_data(config)
+  corpus = data.corpus
+  vocab_size, n = len(corpus.vocab), corpus.stats["vocab_tokens"]
+  alpha = config_lib.learning_rate(config)
+  total_words = config.epochs * n
+  workdir = config.workdir
+  write_json(os.path.join(workdir, "config.json"), run_record(config, corpus.stats["cache"], alpha))
+
+  init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
+  params = model_lib.init_params(init_key, vocab_size, config.dim, config.loss)
+  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+  tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha)
+  state = model_lib.init_state(params, tx)
+  logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
+               "alpha %g, on %s", config.model, config.loss, n, config.epochs, vocab_size,
+               config.dim, config.batch_size, alpha, jax.devices()[0].platform)
+
+  progress = Progress(config, total_words, os.path.join(workdir, "metrics.jsonl"))
+  start = time.time()
+  examples_total = 0
+  for epoch in range(config.epochs):
+    progress.new_epoch(epoch)
+    waiting = None  # read the previous call's losses after dispatching the next
+    for chunk, examples in prefetch(grouped_batches(config, data, epoch)):
+      host = {k: chunk.pop(k) for k in ("kept_done",)}
+      state, out = train_chunk(state, chunk, train_key)
+      if waiting is not None:
+        progress.update(*waiting)
+      waiting = (*out, examples, chunk["words_done"][-1], host["kept_done"])
+      examples_total += examples
+    if waiting is not None:
+      progress.update(*waiting)
+    epoch_record = progress.log("epoch")
+    if not np.isfinite(epoch_record["epoch_loss"]):
+      raise UserError(f"training diverged in epoch {epoch + 1} (loss {epoch_record['epoch_loss']}) "
+                      f"at lr {epoch_record['lr']:.5g}, batch size {config.batch_size}; "
+                      "lower --alpha or --batch_size")
+  if examples_total == 0:
+    raise UserError("no training examples: every sentence has a single word after "
+                    "min_count and subsampling; use a corpus with longer lines")
+  params = jax.device_get(state["params"])
+  seconds = time.time() - start
+
+  vocab = corpus.vocab
+  export.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, params["emb_in"])
+  vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
+  export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
+  summary = {"tokens": n, "vocab_size": vocab_size, "epochs": config.epochs,
+             "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
+             "final_epoch_loss": epoch_record["epoch_loss"], "examples": examples_total,
+             "workdir": workdir}
+  logging.info("trained in %.1f s (%.0fk words/s); final epoch loss %.4f; vectors in %s",
+               seconds, summary["words_per_s"] / 1e3, summary["final_epoch_loss"],
+               os.path.join(workdir, "vectors.bin"))
+  return summary

@@ -1,0 +1,111 @@
+"""The six word2vec objectives as pure per-example functions, and their batch forms.
+
+Each model computes a hidden vector h_D from input-table rows, and an output
+layer scores the target word against h_D:
+
+  model     h_D                                        target
+  skipgram  v_in[context]                              the centre word
+  cbow      mean (or sum) of v_in[c] over the context  the centre word
+
+Skip-gram direction: as word2vec.c (and gensim), the context word is the input
+and the centre word is predicted; the paper describes the reverse. Over an epoch
+the same pairs occur either way except for the dynamic window's asymmetry.
+
+Output layers, for one example with target word o (shapes per example):
+  softmax  -log p(o | h) = -u_o.h + logsumexp_w(u_w.h)       O(V D)
+  ns       -log s(u_o.h) - sum_k m_k log s(-u_nk.h)          O(K D)
+  hs       -sum_j m_j log s((1 - 2 c_j) n_j.h)               O(L D), L ~ log2 V
+where s is the logistic sigmoid, u rows of `emb_out`, n rows of `nodes` on the
+Huffman path of o, c_j its code bits, and m masks (negatives equal to the
+target, padding past the code length). `log_sigmoid` and `logsumexp` are used
+because log(s(x)) underflows to -inf for x below about -88 in float32 and
+exp overflows above about 88; word2vec.c instead clips x to [-6, 6] and skips
+the update outside it, which we do not copy.
+
+The per-example losses take gathered rows (not whole tables) so that gradients
+are taken only with respect to the rows an example touches (train.py). The
+batch forms are `jax.vmap` of these and return per-example losses; train.py
+sums them (it does not average), so a learning rate means what it means in
+word2vec.c.
+
+Derivations of every gradient: docs/MATH.md.
+"""
+
+import jax
+import jax.numpy as jnp
+
+
+# Output layers: score target against h_D.
+
+def ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K):
+  """Negative sampling: -log s(u_o.h) - sum_k m_k log s(-u_k.h)."""
+  positive = jax.nn.log_sigmoid(jnp.dot(target_row_D, h_D))
+  negatives = jax.nn.log_sigmoid(-negative_rows_KxD @ h_D)
+  return -positive - jnp.sum(jnp.where(negative_mask_K, negatives, 0.0))
+
+
+def hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L):
+  """Hierarchical softmax: -sum_j m_j log s((1 - 2 c_j) n_j.h).
+
+  Code bit 0 means "go to the first child" and is the positive label, as in
+  word2vec.c (its gradient is (1 - code - s(n.h))).
+  """
+  sign_L = 1.0 - 2.0 * codes_L.astype(h_D.dtype)
+  per_node = jax.nn.log_sigmoid(sign_L * (node_rows_LxD @ h_D))
+  return -jnp.sum(jnp.where(path_mask_L, per_node, 0.0))
+
+
+def softmax_loss(h_D, emb_out_VxD, target):
+  """Full softmax: -u_o.h + logsumexp_w(u_w.h), exact over the vocabulary."""
+  logits_V = emb_out_VxD @ h_D
+  return jax.nn.logsumexp(logits_V) - logits_V[target]
+
+
+# Models: the hidden vector.
+
+def cbow_hidden(context_rows_WxD, context_mask_W, mean=True):
+  """Sum of the real context rows, divided by their count when mean=True."""
+  mask_W = context_mask_W.astype(context_rows_WxD.dtype)
+  total_D = mask_W @ context_rows_WxD
+  return total_D / jnp.maximum(mask_W.sum(), 1.0) if mean else total_D
+
+
+# The six per-example losses.
+
+def skipgram_ns(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K):
+  return ns_loss(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K)
+
+
+def skipgram_hs(input_row_D, node_rows_LxD, codes_L, path_mask_L):
+  return hs_loss(input_row_D, node_rows_LxD, codes_L, path_mask_L)
+
+
+def skipgram_softmax(input_row_D, emb_out_VxD, target):
+  return softmax_loss(input_row_D, emb_out_VxD, target)
+
+
+def cbow_ns(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD,
+            negative_mask_K, mean=True):
+  h_D = cbow_hidden(context_rows_WxD, context_mask_W, mean)
+  return ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K)
+
+
+def cbow_hs(context_rows_WxD, context_mask_W, node_rows_LxD, codes_L, path_mask_L,
+            mean=True):
+  h_D = cbow_hidden(context_rows_WxD, context_mask_W, mean)
+  return hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L)
+
+
+def cbow_softmax(context_rows_WxD, context_mask_W, emb_out_VxD, target, mean=True):
+  h_D = cbow_hidden(context_rows_WxD, context_mask_W, mean)
+  return softmax_loss(h_D, emb_out_VxD, target)
+
+
+# Batch forms: per-example losses [B]; the shared softmax table is not mapped.
+
+skipgram_ns_batch = jax.vmap(skipgram_ns)
+skipgram_hs_batch = jax.vmap(skipgram_hs)
+skipgram_softmax_batch = jax.vmap(skipgram_softmax, in_axes=(0, None, 0))
+cbow_ns_batch = jax.vmap(cbow_ns, in_axes=(0, 0, 0, 0, 0, None))
+cbow_hs_batch = jax.vmap(cbow_hs, in_axes=(0, 0, 0, 0, 0, None))
+cbow_softmax_batch = jax.vmap(cbow_softmax, in_axes=(0, 0, None, 0, None))

@@ -1,0 +1,183 @@
+"""Parameters, the compiled training step, and the learning-rate schedule.
+
+Parameters are a dict of arrays:
+  emb_in   [V, D]    input vectors, U[-0.5/D, 0.5/D) as word2vec.c
+  emb_out  [V, D]    output vectors (softmax and ns), zeros
+  nodes    [V-1, D]  Huffman inner nodes (hs), zeros
+Only the tables the chosen loss uses are created.
+
+A step gathers the rows its batch touches, takes the gradient of the summed
+per-example loss with respect to those gathered rows, transforms it with an
+optax GradientTransformation and scatter-adds the result back. Duplicate rows
+in a batch get the sum of their per-occurrence updates, as if the examples had
+been applied one after another without seeing each other's changes. Nothing is
+proportional to V * D per step except the full-softmax output layer, which is
+O(V) by definition.
+
+word2vec.c semantics by default:
+  * plain SGD on the summed (not averaged) loss, so `alpha` is word2vec.c's
+    alpha: each pair moves its rows by alpha times its own gradient;
+  * the learning rate decays linearly with the raw corpus words processed,
+    alpha * max(1 - words / (epochs * N + 1), min_alpha_ratio), where each
+    batch carries its global words_done (float32, from the host);
+  * CBOW (cbow_update="word2vec") adds the whole error gradient of h to every
+    context word, as word2vec.c does even when h is a mean; "exact" gives the
+    true gradient of the mean (error / number of context words), as gensim.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from w2v_jax import losses
+
+
+def init_params(key, vocab_size: int, dim: int, loss: str) -> dict:
+  params = {"emb_in": jax.random.uniform(key, (vocab_size, dim), jnp.float32,
+                                         -0.5 / dim, 0.5 / dim)}
+  if loss in ("ns", "softmax"):
+    params["emb_out"] = jnp.zeros((vocab_size, dim), jnp.float32)
+  else:
+    params["nodes"] = jnp.zeros((vocab_size - 1, dim), jnp.float32)
+  return params
+
+
+def learning_rate(words_done, total_words: int, alpha: float, min_ratio: float):
+  """word2vec.c's linear decay, as a function of raw words processed."""
+  return alpha * jnp.maximum(1.0 - words_done / (total_words + 1.0), min_ratio)
+
+
+def make_optimizer(alpha: float) -> optax.GradientTransformation:
+  """SGD whose learning rate train_step sets from the schedule every step."""
+  return optax.inject_hyperparams(optax.sgd)(learning_rate=alpha)
+
+
+def _gather(params, tables, batch, key, *, model, loss, negative):
+  """Row ids and gathered rows for one batch, plus the loss's static inputs."""
+  ids, rows, extra = {}, {}, {}
+  if model == "skipgram":
+    ids["emb_in"] = batch["context"]                      # [B]
+  else:
+    ids["emb_in"] = batch["context"]                      # [B, W]
+    extra["context_mask"] = batch["context_mask"]
+  target_B = batch["centre"]
+  if loss == "ns":
+    k_index, k_accept = jax.random.split(key)
+    shape = target_B.shape + (negative,)
+    draw = jax.random.randint(k_index, shape, 0, tables["accept"].shape[0])
+    keep = jax.random.uniform(k_accept, shape) < tables["accept"][draw]
+    negatives_BxK = jnp.where(keep, draw, tables["alias"][draw])
+    ids["emb_out"] = jnp.concatenate([target_B[:, None], negatives_BxK], axis=1)
+    extra["negative_mask"] = negatives_BxK != target_B[:, None]  # word2vec.c skips these
+  elif loss == "hs":
+    ids["nodes"] = tables["points"][target_B]             # [B, L]
+    extra["codes"] = tables["codes"][target_B]
+    extra["path_mask"] = (jnp.arange(tables["points"].shape[1])[None, :]
+                          < tables["lengths"][target_B][:, None])
+  else:
+    extra["target"] = target_B
+  for name, i in ids.items():
+    rows[name] = params[name][i]
+  if loss == "softmax":
+    rows["emb_out"] = params["emb_out"]                   # dense by definition
+  return ids, rows, extra
+
+
+def _per_example_loss(rows, extra, *, model, loss, cbow_mean):
+  """Per-example losses [B] from gathered rows."""
+  if model == "skipgram":
+    if loss == "ns":
+      out = rows["emb_out"]
+      return losses.skipgram_ns_batch(rows["emb_in"], out[:, 0], out[:, 1:],
+                                      extra["negative_mask"])
+    if loss == "hs":
+      return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
+                                      extra["path_mask"])
+    return losses.skipgram_softmax_batch(rows["emb_in"], rows["emb_out"], extra["target"])
+  mask = extra["context_mask"]
+  if loss == "ns":
+    out = rows["emb_out"]
+    return losses.cbow_ns_batch(rows["emb_in"], mask, out[:, 0], out[:, 1:],
+                                extra["negative_mask"], cbow_mean)
+  if loss == "hs":
+    return losses.cbow_hs_batch(rows["emb_in"], mask, rows["nodes"], extra["codes"],
+                                extra["path_mask"], cbow_mean)
+  return losses.cbow_softmax_batch(rows["emb_in"], mask, rows["emb_out"], extra["target"],
+                                   cbow_mean)
+
+
+def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
+               tx, total_words, alpha, min_ratio):
+  """One SGD step on one batch. Returns (new state, summed loss of the batch)."""
+  params = state["params"]
+  ids, rows, extra = _gather(params, tables, batch, key, model=model, loss=loss,
+                             negative=negative)
+  mask_B = batch["mask"].astype(jnp.float32)
+
+  def summed_loss(rows):
+    per_example = _per_example_loss(rows, extra, model=model, loss=loss, cbow_mean=cbow_mean)
+    return jnp.sum(per_example * mask_B)
+
+  loss_value, grads = jax.value_and_grad(summed_loss)(rows)
+  if model == "cbow" and cbow_mean and cbow_update == "word2vec":
+    count_B = jnp.maximum(extra["context_mask"].sum(axis=1), 1).astype(jnp.float32)
+    grads["emb_in"] = grads["emb_in"] * count_B[:, None, None]
+  lr = learning_rate(batch["words_done"], total_words, alpha, min_ratio)
+  opt_state = state["opt_state"]
+  opt_state = opt_state._replace(hyperparams=dict(opt_state.hyperparams, learning_rate=lr))
+  updates, opt_state = tx.update(grads, opt_state)
+  new_params = dict(params)
+  for name, update in updates.items():
+    if name in ids:
+      d = update.shape[-1]
+      new_params[name] = params[name].at[ids[name].reshape(-1)].add(update.reshape(-1, d))
+    else:  # the dense softmax output table
+      new_params[name] = params[name] + update
+  return dict(state, params=new_params, opt_state=opt_state), (loss_value, lr)
+
+
+def make_train_chunk(config, tables, total_words: int, alpha: float):
+  """A jitted function running `train_step` over [T, B] batches with lax.scan.
+
+  (state, chunk, key) -> (state, (loss_T, lr_T)); the state is donated. The
+  step key is fold_in(key, global step), so results do not depend on T.
+  """
+  tx = make_optimizer(alpha)
+  step = functools.partial(
+      train_step, tables=tables, model=config.model, loss=config.loss,
+      negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,
+      tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio)
+
+  def chunk_fn(state, chunk, key):
+    def body(state, batch):
+      step_key = jax.random.fold_in(key, state["step"])
+      state, out = step(state, batch, step_key)
+      return dict(state, step=state["step"] + 1), out
+    return jax.lax.scan(body, state, chunk)
+
+  return tx, jax.jit(chunk_fn, donate_argnums=0)
+
+
+def init_state(params, tx):
+  """Training state: params, optimizer state and the global step.
+
+  The optimizer sees gathered rows, never whole tables, so its state must not
+  hold anything per row: plain SGD (with injected learning rate) holds only a
+  count and the learning rate.
+  """
+  return {"params": params, "opt_state": tx.init({}), "step": jnp.zeros((), jnp.int32)}
+
+
+def device_tables(loss: str, noise_V=None, tree=None) -> dict:
+  """The loss's constant lookup tables, as device arrays."""
+  if loss == "ns":
+    from w2v_jax import sampling  # pylint: disable=import-outside-toplevel
+    accept, alias = sampling.alias_table(noise_V)
+    return {"accept": jnp.asarray(accept), "alias": jnp.asarray(alias)}
+  if loss == "hs":
+    return {"points": jnp.asarray(tree.points_VxL), "codes": jnp.asarray(tree.codes_VxL),
+            "lengths": jnp.asarray(tree.lengths_V)}
+  return {}
