@@ -29,7 +29,7 @@ def _assert_user_error(proc, fragment):
 
 
 def test_data_mode_reports_and_writes_summary(tmp_path):
-  proc = _run(tmp_path, "--min_count=1")
+  proc = _run(tmp_path, "--mode=data", "--min_count=1")
   assert proc.returncode == 0, proc.stderr
   assert "7 unique words kept of 7, covering 100.00% of 60 tokens" in proc.stderr
   assert os.path.exists(tmp_path / "work" / "data.json")
@@ -64,7 +64,7 @@ def test_missing_corpus_and_directory(tmp_path):
 
 
 def test_no_examples_when_every_sentence_is_one_word(tmp_path):
-  _assert_user_error(_run(tmp_path, "--min_count=1", corpus_text="a\nb\na\nb\n"),
+  _assert_user_error(_run(tmp_path, "--mode=data", "--min_count=1", corpus_text="a\nb\na\nb\n"),
                      "no training examples")
 
 
@@ -72,3 +72,17 @@ def test_unwritable_workdir(tmp_path):
   blocker = tmp_path / "file"
   blocker.write_text("x")
   _assert_user_error(_run(tmp_path, f"--workdir={blocker / 'sub'}"), "cannot create --workdir")
+
+
+def test_train_mode_writes_vectors(tmp_path):
+  proc = _run(tmp_path, "--min_count=1", "--epochs=2", "--dim=8", "--batch_size=16",
+              "--model=cbow", "--loss=hs")
+  assert proc.returncode == 0, proc.stderr
+  assert "epoch 2/2 100.0%" in proc.stderr and "words/s" in proc.stderr
+  for name in ("vectors.bin", "vocab.txt", "params.npz", "config.json", "metrics.jsonl"):
+    assert os.path.exists(tmp_path / "work" / name), name
+
+
+def test_train_mode_refuses_corpus_without_examples(tmp_path):
+  _assert_user_error(_run(tmp_path, "--min_count=1", "--sample=0", corpus_text="a\nb\na\nb\n"),
+                     "no training examples")

@@ -1,0 +1,431 @@
+"""Tests for w2v_jax.losses: gradients, probabilities, masks and batch forms.
+
+The hand-derived gradients below are those of docs/MATH.md, written in numpy,
+so that the document and the code are held against each other. Gradient and
+probability tests run in float64 (inside `jax.enable_x64(True)`, which is
+restored on exit so that other test files keep float32).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import test_util as jtu
+
+from w2v_jax import huffman
+from w2v_jax import losses
+
+V, D, K, L, W = 7, 4, 3, 3, 4
+
+
+@pytest.fixture
+def x64():
+  with jax.enable_x64(True):
+    yield
+
+
+def _sigmoid(x):
+  return 1.0 / (1.0 + np.exp(-x))
+
+
+def _example(seed=0):
+  """Random float64 parameters for one example of every loss, with masks that bite."""
+  rng = np.random.default_rng(seed)
+  return {
+      "h_D": rng.normal(size=D),
+      "emb_out_VxD": rng.normal(size=(V, D)),
+      "target": 2,
+      "target_row_D": rng.normal(size=D),
+      "negative_rows_KxD": rng.normal(size=(K, D)),
+      "negative_mask_K": np.array([True, False, True]),
+      "node_rows_LxD": rng.normal(size=(L, D)),
+      "codes_L": np.array([0, 1, 1], dtype=np.int8),
+      "path_mask_L": np.array([True, True, False]),
+      "context_rows_WxD": rng.normal(size=(W, D)),
+      "context_mask_W": np.array([True, False, True, True]),
+  }
+
+
+# Hand-derived gradients (docs/MATH.md), numpy only.
+
+def _ns_grads(h, u_o, u_neg, m):
+  """Returns (dL/dh, dL/du_o, dL/du_k) for negative sampling."""
+  g_o = 1.0 - _sigmoid(u_o @ h)                    # word2vec.c's g / alpha, label 1
+  g_k = (0.0 - _sigmoid(u_neg @ h)) * m            # label 0, masked negatives give 0
+  dh = -(g_o * u_o + g_k @ u_neg)
+  return dh, -g_o * h, -g_k[:, None] * h[None, :]
+
+
+def _hs_grads(h, n, codes, m):
+  """Returns (dL/dh, dL/dn_j) for hierarchical softmax."""
+  g = (1.0 - codes - _sigmoid(n @ h)) * m          # label = 1 - code
+  return -(g @ n), -g[:, None] * h[None, :]
+
+
+def _softmax_grads(h, e, o):
+  """Returns (dL/dh, dL/dE) for the full softmax."""
+  logits = e @ h
+  p = np.exp(logits - logits.max())
+  p /= p.sum()
+  err = p.copy()
+  err[o] -= 1.0                                    # p - onehot(o)
+  return err @ e, err[:, None] * h[None, :]
+
+
+def _cbow_h(rows, mask, mean):
+  total = mask.astype(float) @ rows
+  return total / max(mask.sum(), 1) if mean else total
+
+
+def _cbow_input_grad(dh, mask, mean):
+  """Exact dL/dv_c for every context slot: m_c dL/dh / n (mean) or m_c dL/dh (sum)."""
+  scale = 1.0 / max(mask.sum(), 1) if mean else 1.0
+  return mask.astype(float)[:, None] * dh[None, :] * scale
+
+
+def _numerical_grad(f, x, eps=1e-6):
+  """Central differences of a scalar f at every coordinate of x (float64)."""
+  x = np.array(x, dtype=np.float64)
+  grad = np.zeros_like(x)
+  for i in np.ndindex(x.shape):
+    step = np.zeros_like(x)
+    step[i] = eps
+    grad[i] = (float(f(x + step)) - float(f(x - step))) / (2 * eps)
+  return grad
+
+
+# Closures over the integer/boolean arguments: (loss of float args, float args).
+
+def _float_forms(ex):
+  return {
+      "skipgram_ns": (
+          lambda h, u, n: losses.skipgram_ns(h, u, n, ex["negative_mask_K"]),
+          (ex["h_D"], ex["target_row_D"], ex["negative_rows_KxD"])),
+      "skipgram_hs": (
+          lambda h, n: losses.skipgram_hs(h, n, ex["codes_L"], ex["path_mask_L"]),
+          (ex["h_D"], ex["node_rows_LxD"])),
+      "skipgram_softmax": (
+          lambda h, e: losses.skipgram_softmax(h, e, ex["target"]),
+          (ex["h_D"], ex["emb_out_VxD"])),
+      "cbow_ns": (
+          lambda c, u, n: losses.cbow_ns(c, ex["context_mask_W"], u, n,
+                                         ex["negative_mask_K"]),
+          (ex["context_rows_WxD"], ex["target_row_D"], ex["negative_rows_KxD"])),
+      "cbow_hs": (
+          lambda c, n: losses.cbow_hs(c, ex["context_mask_W"], n, ex["codes_L"],
+                                      ex["path_mask_L"]),
+          (ex["context_rows_WxD"], ex["node_rows_LxD"])),
+      "cbow_softmax": (
+          lambda c, e: losses.cbow_softmax(c, ex["context_mask_W"], e, ex["target"]),
+          (ex["context_rows_WxD"], ex["emb_out_VxD"])),
+  }
+
+
+NAMES = ["skipgram_ns", "skipgram_hs", "skipgram_softmax", "cbow_ns", "cbow_hs",
+         "cbow_softmax"]
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("name", NAMES)
+def test_check_grads_against_finite_differences(name):
+  f, args = _float_forms(_example(1))[name]
+  args = tuple(jnp.asarray(a) for a in args)
+  assert all(a.dtype == jnp.float64 for a in args)
+  jtu.check_grads(f, args, order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("name", NAMES)
+def test_every_coordinate_against_central_differences(name):
+  f, args = _float_forms(_example(2))[name]
+  f = jax.jit(f)
+  autodiff = jax.grad(f, argnums=tuple(range(len(args))))(*args)
+  for i, (arg, grad) in enumerate(zip(args, autodiff)):
+    def f_i(x, i=i):
+      return f(*args[:i], x, *args[i + 1:])
+    numeric = _numerical_grad(f_i, arg)
+    assert np.abs(numeric).max() > 1e-3  # the check is not vacuous
+    np.testing.assert_allclose(np.asarray(grad), numeric, rtol=1e-6, atol=1e-8)
+
+
+# The derivations of docs/MATH.md equal jax.grad.
+
+@pytest.mark.usefixtures("x64")
+def test_skipgram_ns_gradient_matches_derivation():
+  ex = _example(3)
+  args = (ex["h_D"], ex["target_row_D"], ex["negative_rows_KxD"])
+  grads = jax.grad(losses.skipgram_ns, argnums=(0, 1, 2))(*args, ex["negative_mask_K"])
+  expected = _ns_grads(*args, ex["negative_mask_K"])
+  for got, want in zip(grads, expected):
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+  np.testing.assert_array_equal(grads[2][1], 0.0)  # the masked negative gets nothing
+
+
+@pytest.mark.usefixtures("x64")
+def test_skipgram_hs_gradient_matches_derivation():
+  ex = _example(4)
+  args = (ex["h_D"], ex["node_rows_LxD"])
+  grads = jax.grad(losses.skipgram_hs, argnums=(0, 1))(*args, ex["codes_L"],
+                                                       ex["path_mask_L"])
+  expected = _hs_grads(*args, ex["codes_L"], ex["path_mask_L"])
+  for got, want in zip(grads, expected):
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+  np.testing.assert_array_equal(grads[1][2], 0.0)  # past the code length
+
+
+@pytest.mark.usefixtures("x64")
+def test_skipgram_softmax_gradient_matches_derivation():
+  ex = _example(5)
+  args = (ex["h_D"], ex["emb_out_VxD"])
+  grads = jax.grad(losses.skipgram_softmax, argnums=(0, 1))(*args, ex["target"])
+  expected = _softmax_grads(*args, ex["target"])
+  for got, want in zip(grads, expected):
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+  assert np.all(np.abs(grads[1]) > 0)  # every output row is touched
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("mean", [True, False])
+def test_cbow_ns_gradient_matches_derivation(mean):
+  ex = _example(6)
+  rows, mask = ex["context_rows_WxD"], ex["context_mask_W"]
+  grads = jax.grad(losses.cbow_ns, argnums=(0, 2, 3))(
+      rows, mask, ex["target_row_D"], ex["negative_rows_KxD"], ex["negative_mask_K"], mean)
+  h = _cbow_h(rows, mask, mean)
+  dh, du_o, du_k = _ns_grads(h, ex["target_row_D"], ex["negative_rows_KxD"],
+                             ex["negative_mask_K"])
+  np.testing.assert_allclose(grads[0], _cbow_input_grad(dh, mask, mean), rtol=1e-12,
+                             atol=1e-12)
+  np.testing.assert_allclose(grads[1], du_o, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(grads[2], du_k, rtol=1e-12, atol=1e-12)
+  # word2vec.c applies the whole dL/dh to each real context word: count times the
+  # exact gradient of the mean (model.py's cbow_update="word2vec").
+  if mean:
+    np.testing.assert_allclose(grads[0][mask] * mask.sum(), np.tile(dh, (mask.sum(), 1)),
+                               rtol=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("mean", [True, False])
+def test_cbow_hs_gradient_matches_derivation(mean):
+  ex = _example(7)
+  rows, mask = ex["context_rows_WxD"], ex["context_mask_W"]
+  grads = jax.grad(losses.cbow_hs, argnums=(0, 2))(
+      rows, mask, ex["node_rows_LxD"], ex["codes_L"], ex["path_mask_L"], mean)
+  h = _cbow_h(rows, mask, mean)
+  dh, dn = _hs_grads(h, ex["node_rows_LxD"], ex["codes_L"], ex["path_mask_L"])
+  np.testing.assert_allclose(grads[0], _cbow_input_grad(dh, mask, mean), rtol=1e-12,
+                             atol=1e-12)
+  np.testing.assert_allclose(grads[1], dn, rtol=1e-12, atol=1e-12)
+  np.testing.assert_array_equal(grads[0][~mask], 0.0)  # padded slots get nothing
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("mean", [True, False])
+def test_cbow_softmax_gradient_matches_derivation(mean):
+  ex = _example(8)
+  rows, mask = ex["context_rows_WxD"], ex["context_mask_W"]
+  grads = jax.grad(losses.cbow_softmax, argnums=(0, 2))(
+      rows, mask, ex["emb_out_VxD"], ex["target"], mean)
+  h = _cbow_h(rows, mask, mean)
+  dh, de = _softmax_grads(h, ex["emb_out_VxD"], ex["target"])
+  np.testing.assert_allclose(grads[0], _cbow_input_grad(dh, mask, mean), rtol=1e-12,
+                             atol=1e-12)
+  np.testing.assert_allclose(grads[1], de, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+def test_cbow_mean_and_sum_hidden_vectors():
+  ex = _example(9)
+  rows, mask = ex["context_rows_WxD"], ex["context_mask_W"]
+  np.testing.assert_allclose(losses.cbow_hidden(rows, mask, mean=True),
+                             rows[mask].mean(axis=0), rtol=1e-12)
+  np.testing.assert_allclose(losses.cbow_hidden(rows, mask, mean=False),
+                             rows[mask].sum(axis=0), rtol=1e-12)
+  np.testing.assert_array_equal(losses.cbow_hidden(rows, np.zeros(W, bool)), 0.0)
+
+
+# Probabilities.
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_softmax_probabilities_sum_to_one(seed):
+  rng = np.random.default_rng(seed)
+  h, e = rng.normal(size=D) * 2.0, rng.normal(size=(V, D))
+  p = np.array([np.exp(-float(losses.softmax_loss(h, e, w))) for w in range(V)])
+  assert np.all(p > 0)
+  assert p.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def _hs_word_inputs(tree, nodes, w):
+  length = tree.points_VxL.shape[1]
+  return (nodes[tree.points_VxL[w]], tree.codes_VxL[w],
+          np.arange(length) < tree.lengths_V[w])
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hs_probabilities_sum_to_one_over_a_real_tree(seed):
+  counts = np.array([40, 21, 13, 13, 8, 5, 3, 2, 1])
+  v = len(counts)
+  tree = huffman.build(counts)
+  assert tree.lengths_V.max() > tree.lengths_V.min()  # paths of different lengths
+  rng = np.random.default_rng(seed)
+  nodes, h = rng.normal(size=(v - 1, D)), rng.normal(size=D)
+  p = np.array([np.exp(-float(losses.hs_loss(h, *_hs_word_inputs(tree, nodes, w))))
+                for w in range(v)])
+  assert np.all(p > 0)
+  assert p.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+def test_hs_on_two_words_is_binary_logistic_loss():
+  tree = huffman.build(np.array([3, 1]))
+  np.testing.assert_array_equal(tree.lengths_V, [1, 1])
+  np.testing.assert_array_equal(tree.points_VxL, [[0], [0]])
+  assert sorted(tree.codes_VxL[:, 0].tolist()) == [0, 1]
+  rng = np.random.default_rng(0)
+  node_D, h = rng.normal(size=D), rng.normal(size=D)
+  x = float(node_D @ h)
+  for w in range(2):
+    c = int(tree.codes_VxL[w, 0])
+    got = float(losses.hs_loss(h, node_D[None, :], tree.codes_VxL[w], np.array([True])))
+    want = np.log1p(np.exp(-(1 - 2 * c) * x))        # -log s((1 - 2c) x)
+    assert got == pytest.approx(want, rel=1e-12)
+  # Code 0 is the positive label: p(word with code 0) = s(n.h).
+  w0 = int(np.flatnonzero(tree.codes_VxL[:, 0] == 0)[0])
+  got = np.exp(-float(losses.hs_loss(h, node_D[None, :], tree.codes_VxL[w0],
+                                     np.array([True]))))
+  assert got == pytest.approx(_sigmoid(x), rel=1e-12)
+
+
+# CBOW with one real context word is skip-gram on that pair.
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("mean", [True, False])
+@pytest.mark.parametrize("slot", [0, 3])
+def test_cbow_with_one_context_word_is_skipgram(mean, slot):
+  ex = _example(10)
+  rows = ex["context_rows_WxD"]  # the other slots hold non-zero garbage
+  mask = np.arange(W) == slot
+  v = rows[slot]
+  pairs = [
+      (lambda r: losses.cbow_ns(r, mask, ex["target_row_D"], ex["negative_rows_KxD"],
+                                ex["negative_mask_K"], mean),
+       lambda x: losses.skipgram_ns(x, ex["target_row_D"], ex["negative_rows_KxD"],
+                                    ex["negative_mask_K"])),
+      (lambda r: losses.cbow_hs(r, mask, ex["node_rows_LxD"], ex["codes_L"],
+                                ex["path_mask_L"], mean),
+       lambda x: losses.skipgram_hs(x, ex["node_rows_LxD"], ex["codes_L"],
+                                    ex["path_mask_L"])),
+      (lambda r: losses.cbow_softmax(r, mask, ex["emb_out_VxD"], ex["target"], mean),
+       lambda x: losses.skipgram_softmax(x, ex["emb_out_VxD"], ex["target"])),
+  ]
+  for cbow, skipgram in pairs:
+    assert float(cbow(rows)) == pytest.approx(float(skipgram(v)), rel=1e-12)
+    g_cbow, g_sg = jax.grad(cbow)(rows), jax.grad(skipgram)(v)
+    np.testing.assert_allclose(g_cbow[slot], g_sg, rtol=1e-12)
+    np.testing.assert_array_equal(np.delete(np.asarray(g_cbow), slot, axis=0), 0.0)
+
+
+# Masks.
+
+@pytest.mark.usefixtures("x64")
+def test_ns_ignores_masked_negatives():
+  ex = _example(11)
+  mask = ex["negative_mask_K"]
+  args = (ex["h_D"], ex["target_row_D"])
+  base = float(losses.ns_loss(*args, ex["negative_rows_KxD"], mask))
+  changed = ex["negative_rows_KxD"].copy()
+  changed[~mask] = 100.0
+  assert float(losses.ns_loss(*args, changed, mask)) == base
+  # ... while changing a real negative does change it (the test can fail).
+  changed = ex["negative_rows_KxD"].copy()
+  changed[np.flatnonzero(mask)[0]] += 1.0
+  assert float(losses.ns_loss(*args, changed, mask)) != pytest.approx(base, rel=1e-6)
+  # With every negative masked only the positive term remains.
+  alone = float(losses.ns_loss(*args, ex["negative_rows_KxD"], np.zeros(K, bool)))
+  assert alone == pytest.approx(-np.log(_sigmoid(args[1] @ args[0])), rel=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+def test_hs_ignores_path_entries_past_the_length():
+  ex = _example(12)
+  mask = ex["path_mask_L"]
+  h, nodes, codes = ex["h_D"], ex["node_rows_LxD"], ex["codes_L"]
+  base = float(losses.hs_loss(h, nodes, codes, mask))
+  changed_nodes, changed_codes = nodes.copy(), codes.copy()
+  changed_nodes[~mask] = -100.0
+  changed_codes[~mask] = 1 - changed_codes[~mask]
+  assert float(losses.hs_loss(h, changed_nodes, changed_codes, mask)) == base
+  changed_nodes = nodes.copy()
+  changed_nodes[0] += 1.0
+  assert float(losses.hs_loss(h, changed_nodes, codes, mask)) != pytest.approx(base, rel=1e-6)
+  want = -sum(np.log(_sigmoid((1 - 2 * codes[j]) * nodes[j] @ h)) for j in range(L) if mask[j])
+  assert base == pytest.approx(want, rel=1e-12)
+
+
+# Batch forms (float32, as trained): vmap equals a loop; jit equals no jit.
+
+B = 5
+
+
+def _batch(seed=0):
+  rng = np.random.default_rng(seed)
+  f32 = lambda *shape: rng.normal(size=shape).astype(np.float32)
+  context_mask = rng.random((B, W)) < 0.6
+  context_mask[:, 0] = True
+  return {
+      "input_BxD": f32(B, D),
+      "target_row_BxD": f32(B, D),
+      "negative_rows_BxKxD": f32(B, K, D),
+      "negative_mask_BxK": rng.random((B, K)) < 0.7,
+      "node_rows_BxLxD": f32(B, L, D),
+      "codes_BxL": rng.integers(0, 2, size=(B, L)).astype(np.int8),
+      "path_mask_BxL": np.arange(L)[None, :] < rng.integers(1, L + 1, size=(B, 1)),
+      "emb_out_VxD": f32(V, D),
+      "target_B": rng.integers(0, V, size=B).astype(np.int32),
+      "context_rows_BxWxD": f32(B, W, D),
+      "context_mask_BxW": context_mask,
+  }
+
+
+def _batch_cases(b, mean):
+  """(batch fn, per-example fn, mapped args, unmapped trailing args, static argnums)."""
+  ns = (b["target_row_BxD"], b["negative_rows_BxKxD"], b["negative_mask_BxK"])
+  hs = (b["node_rows_BxLxD"], b["codes_BxL"], b["path_mask_BxL"])
+  ctx = (b["context_rows_BxWxD"], b["context_mask_BxW"])
+  return {
+      "skipgram_ns": (losses.skipgram_ns_batch, losses.skipgram_ns,
+                      (b["input_BxD"],) + ns, (), ()),
+      "skipgram_hs": (losses.skipgram_hs_batch, losses.skipgram_hs,
+                      (b["input_BxD"],) + hs, (), ()),
+      "skipgram_softmax": (
+          lambda x, t, e: losses.skipgram_softmax_batch(x, e, t),
+          lambda x, t, e: losses.skipgram_softmax(x, e, t),
+          (b["input_BxD"], b["target_B"]), (b["emb_out_VxD"],), ()),
+      "cbow_ns": (losses.cbow_ns_batch, losses.cbow_ns, ctx + ns, (mean,), (5,)),
+      "cbow_hs": (losses.cbow_hs_batch, losses.cbow_hs, ctx + hs, (mean,), (5,)),
+      "cbow_softmax": (
+          lambda c, m, t, e, mean: losses.cbow_softmax_batch(c, m, e, t, mean),
+          lambda c, m, t, e, mean: losses.cbow_softmax(c, m, e, t, mean),
+          ctx + (b["target_B"],), (b["emb_out_VxD"], mean), (4,)),
+  }
+
+
+@pytest.mark.parametrize("name,mean", [(n, True) for n in NAMES]
+                         + [(n, False) for n in NAMES if n.startswith("cbow")])
+def test_batch_form_equals_loop_jitted_and_not(name, mean):
+  batch_fn, one_fn, mapped, unmapped, static = _batch_cases(_batch(), mean)[name]
+  got = np.asarray(batch_fn(*mapped, *unmapped))
+  assert got.shape == (B,) and got.dtype == np.float32
+  loop = np.array([float(one_fn(*(a[i] for a in mapped), *unmapped)) for i in range(B)])
+  assert np.all(np.isfinite(loop)) and np.ptp(loop) > 0  # examples differ
+  np.testing.assert_allclose(got, loop, rtol=1e-5, atol=1e-6)
+  jitted = np.asarray(jax.jit(batch_fn, static_argnums=static)(*mapped, *unmapped))
+  np.testing.assert_allclose(jitted, got, rtol=1e-5, atol=1e-6)
+
+
+def test_x64_context_is_restored():
+  # The float64 tests above must not leak float64 into other test files.
+  assert jnp.asarray(1.0).dtype == jnp.float32

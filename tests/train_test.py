@@ -1,0 +1,152 @@
+"""The training step and loop: sparse updates, learning, compilation, determinism, outputs."""
+
+import itertools
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from w2v_jax import config as config_lib
+from w2v_jax import model as model_lib
+from w2v_jax import train
+
+COMBOS = list(itertools.product(config_lib.MODELS, config_lib.LOSSES))
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+
+
+def _write_corpus(path, n_lines=300, seed=0):
+  # Two "topics" so that there is something to learn.
+  rng = np.random.default_rng(seed)
+  with open(path, "w") as f:
+    for _ in range(n_lines):
+      topic = WORDS[:6] if rng.random() < 0.5 else WORDS[6:]
+      f.write(" ".join(rng.choice(topic, size=rng.integers(3, 12))) + "\n")
+  return str(path)
+
+
+def _config(tmp_path, model="skipgram", loss="ns", **kw):
+  defaults = dict(model=model, loss=loss, corpus=_write_corpus(tmp_path / "c.txt"),
+                  workdir=str(tmp_path / f"work-{model}-{loss}"), cache_dir=str(tmp_path / "cache"),
+                  dim=8, window=2, epochs=1, batch_size=32, steps_per_call=4, min_count=1,
+                  sample=0.0, negative=3)
+  defaults.update(kw)
+  config = config_lib.Config(**defaults).validate()
+  os.makedirs(config.workdir, exist_ok=True)
+  return config
+
+
+def _setup(config):
+  data = train.prepare_data(config)
+  v = len(data.corpus.vocab)
+  total = config.epochs * data.corpus.stats["vocab_tokens"]
+  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+  tx, chunk_fn = model_lib.make_train_chunk(config, tables, total, config_lib.learning_rate(config))
+  params = model_lib.init_params(jax.random.PRNGKey(0), v, config.dim, config.loss)
+  # Non-zero output tables so that every gradient is non-zero after one step.
+  params = {k: (p if k == "emb_in" else 0.1 * jax.random.normal(jax.random.PRNGKey(1), p.shape))
+            for k, p in params.items()}
+  return data, tables, tx, chunk_fn, model_lib.init_state(params, tx)
+
+
+def _first_chunk(config, data):
+  chunk, _ = next(train.grouped_batches(config, data, 0))
+  chunk.pop("kept_done")
+  return chunk
+
+
+@pytest.mark.parametrize("model,loss", COMBOS)
+def test_rows_outside_the_batch_are_bit_for_bit_unchanged(tmp_path, model, loss):
+  config = _config(tmp_path, model, loss, alpha=0.5)
+  data, tables, tx, _, state = _setup(config)
+  batch = {k: jnp.asarray(v[0]) for k, v in _first_chunk(config, data).items()}
+  key = jax.random.PRNGKey(7)
+  kwargs = dict(model=model, loss=loss, negative=config.negative, cbow_mean=True,
+                cbow_update="word2vec", tx=tx, total_words=10_000, alpha=0.5, min_ratio=1e-4)
+  before = jax.device_get(state["params"])
+  new_state, _ = model_lib.train_step(state, batch, key, tables, **kwargs)
+  after = jax.device_get(new_state["params"])
+  ids, _, _ = model_lib._gather(state["params"], tables, batch, key, model=model, loss=loss,
+                                negative=config.negative)
+  for name in before:
+    if name not in ids:  # the dense softmax output table may change everywhere
+      assert name == "emb_out" and loss == "softmax"
+      continue
+    touched = np.zeros(len(before[name]), bool)
+    touched[np.asarray(ids[name]).ravel()] = True
+    np.testing.assert_array_equal(after[name][~touched], before[name][~touched])
+    assert np.any(after[name][touched] != before[name][touched]), name
+  # The same step jitted gives the same tables.
+  jitted, _ = jax.jit(lambda s, b, k: model_lib.train_step(s, b, k, tables, **kwargs))(
+      state, batch, key)
+  for name in after:
+    np.testing.assert_allclose(jax.device_get(jitted["params"][name]), after[name],
+                               rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("model,loss", COMBOS)
+def test_loss_goes_down_over_20_steps(tmp_path, model, loss):
+  config = _config(tmp_path, model, loss, steps_per_call=20)  # word2vec.c alphas
+  data, _, _, chunk_fn, state = _setup(config)
+  chunk = _first_chunk(config, data)
+  assert chunk["mask"].all(), "the tiny corpus should fill 20 batches"
+  # Train on the same 20 batches twice; the second pass must see a lower loss.
+  state, (loss_first, _) = chunk_fn(state, chunk, jax.random.PRNGKey(0))
+  for _ in range(3):
+    state, (loss_later, _) = chunk_fn(state, chunk, jax.random.PRNGKey(0))
+  assert float(jnp.sum(loss_later)) < 0.9 * float(jnp.sum(loss_first))
+  assert np.all(np.isfinite(np.asarray(loss_later)))
+
+
+def test_second_chunk_does_not_recompile(tmp_path):
+  config = _config(tmp_path, "cbow", "hs")
+  data, _, _, chunk_fn, state = _setup(config)
+  chunks = train.grouped_batches(config, data, 0)
+  for i in range(3):
+    chunk, _ = next(chunks)
+    chunk.pop("kept_done")
+    state, _ = chunk_fn(state, chunk, jax.random.PRNGKey(0))
+  assert chunk_fn._cache_size() == 1
+
+
+def test_same_seed_gives_identical_vectors(tmp_path):
+  def run(seed, workdir):
+    config = _config(tmp_path, "skipgram", "ns", seed=seed, sample=1e-2, epochs=2,
+                     workdir=str(tmp_path / workdir))
+    train.train(config)
+    return np.load(os.path.join(config.workdir, "params.npz"))["emb_in"]
+  a, b, c = run(3, "a"), run(3, "b"), run(4, "c")
+  np.testing.assert_array_equal(a, b)
+  assert not np.array_equal(a, c)
+
+
+def test_learning_rate_schedule_is_word2vec_linear_decay():
+  lr = model_lib.learning_rate(jnp.array([0.0, 500.0, 1000.0, 5000.0]), 999, 0.025, 1e-4)
+  np.testing.assert_allclose(np.asarray(lr), [0.025, 0.0125, 0.025 * 1e-4, 0.025 * 1e-4],
+                             rtol=1e-5)
+
+
+@pytest.mark.parametrize("model,loss", COMBOS)
+def test_train_writes_all_outputs(tmp_path, model, loss):
+  from gensim.models import KeyedVectors  # pylint: disable=import-outside-toplevel
+  config = _config(tmp_path, model, loss, epochs=2)
+  summary = train.train(config)
+  work = config.workdir
+  kv = KeyedVectors.load_word2vec_format(os.path.join(work, "vectors.bin"), binary=True)
+  params = np.load(os.path.join(work, "params.npz"))
+  assert list(kv.index_to_key) == list(params["words"])
+  np.testing.assert_array_equal(kv.vectors, params["emb_in"])
+  expected_tables = {"ns": "emb_out", "softmax": "emb_out", "hs": "nodes"}[loss]
+  assert expected_tables in params.files
+  assert open(os.path.join(work, "vocab.txt")).readline().split()[0] == params["words"][0]
+  record = json.load(open(os.path.join(work, "config.json")))
+  assert record["config"]["model"] == model and record["versions"]["jax"] == jax.__version__
+  metrics = [json.loads(l) for l in open(os.path.join(work, "metrics.jsonl"))]
+  epochs = [m for m in metrics if m["kind"] == "epoch"]
+  assert [m["epoch"] for m in epochs] == [1, 2]
+  assert epochs[-1]["progress"] == pytest.approx(1.0)
+  assert np.isfinite(summary["final_epoch_loss"]) and summary["examples"] > 0
+  for m in metrics:
+    assert {"words_per_s", "kept_words_per_s", "lr", "loss", "epoch_loss", "eta_s"} <= set(m)
