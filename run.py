@@ -53,7 +53,7 @@ flags.DEFINE_float("ns_exponent", _D.ns_exponent,
 flags.DEFINE_bool("cbow_mean", _D.cbow_mean, "CBOW averages context vectors (else sums).")
 flags.DEFINE_enum("cbow_update", _D.cbow_update, list(config_lib.CBOW_UPDATES),
                   "word2vec: each context word gets the whole error of the mean, as "
-                  "word2vec.c; exact: the true gradient of the mean, as gensim.")
+                  "word2vec.c and gensim; exact: the true gradient of the mean.")
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size, "Examples per step.")
@@ -91,6 +91,21 @@ def _prepare_workdir(path: str) -> None:
     raise UserError(f"--workdir {path} is not writable; pass another --workdir")
 
 
+def _select_platform(name: str) -> None:
+  """cpu: JAX's CPU backend only. gpu/tpu: that backend's first device (CUDA or ROCm for gpu)."""
+  if not name:
+    return
+  if name == "cpu":
+    jax.config.update("jax_platforms", "cpu")
+    return
+  try:
+    device = jax.devices(name)[0]
+  except RuntimeError:
+    raise UserError(f"--platform={name}, but JAX finds no {name} here (it has "
+                    f"{jax.default_backend()}); install the jax build for it or drop the flag") from None
+  jax.config.update("jax_default_device", device)
+
+
 def main(argv):
   if len(argv) > 1:
     raise UserError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
@@ -99,8 +114,7 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.ERROR)  # backend probing noise
   config = config_from_flags()
-  if config.platform:
-    jax.config.update("jax_platforms", config.platform)
+  _select_platform(config.platform)
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":
     summary = train.describe(config)

@@ -41,12 +41,15 @@ class Config:
   negative: int = 5
   ns_exponent: float = 0.75
   cbow_mean: bool = True
-  cbow_update: str = "word2vec"  # "exact": gradient of the mean, as gensim
+  cbow_update: str = "word2vec"  # "exact": the true gradient of the mean
   # Optimisation.
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
   min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
-  batch_size: int = 1024
+  # Examples per step. Rows shared by many examples of a batch (the Huffman
+  # root, frequent words) get the sum of their updates; at 1024, CBOW with
+  # hierarchical softmax diverged on the default corpus, at 256 it did not.
+  batch_size: int = 256
   steps_per_call: int = 32  # batches per compiled call (lax.scan)
   seed: int = 0
   # Running.

@@ -19,8 +19,9 @@ where s is the logistic sigmoid, u rows of `emb_out`, n rows of `nodes` on the
 Huffman path of o, c_j its code bits, and m masks (negatives equal to the
 target, padding past the code length). `log_sigmoid` and `logsumexp` are used
 because log(s(x)) underflows to -inf for x below about -88 in float32 and
-exp overflows above about 88; word2vec.c instead clips x to [-6, 6] and skips
-the update outside it, which we do not copy.
+exp overflows above about 88; word2vec.c instead reads s(x) from a table on
+[-6, 6], skipping hierarchical-softmax nodes outside it and saturating s to 0
+or 1 for negative sampling; we do not copy that.
 
 The per-example losses take gathered rows (not whole tables) so that gradients
 are taken only with respect to the rows an example touches (train.py). The

@@ -21,8 +21,9 @@ word2vec.c semantics by default:
     alpha * max(1 - words / (epochs * N + 1), min_alpha_ratio), where each
     batch carries its global words_done (float32, from the host);
   * CBOW (cbow_update="word2vec") adds the whole error gradient of h to every
-    context word, as word2vec.c does even when h is a mean; "exact" gives the
-    true gradient of the mean (error / number of context words), as gensim.
+    context word, as word2vec.c and gensim (cbow_mean=1) do even when h is a
+    mean; "exact" gives the true gradient of the mean (error / number of
+    context words), which neither tool uses.
 """
 
 import functools
