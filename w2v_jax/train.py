@@ -190,12 +190,14 @@ class Progress:
   def record(self, kind: str) -> dict:
     elapsed = max(time.time() - self.start, 1e-9)
     rate = self.words / elapsed
+    epoch_loss = self.epoch_loss / max(self.epoch_examples, 1)
     return {"kind": kind, "epoch": self.epoch + 1, "elapsed_s": round(elapsed, 3),
             "progress": self.words / self.total_words, "words": int(self.words),
             "words_per_s": rate, "kept_words_per_s": (self.kept_total + self.epoch_kept) / elapsed,
             "lr": self.lr,
-            "loss": self.window_loss / max(self.window_examples, 1),
-            "epoch_loss": self.epoch_loss / max(self.epoch_examples, 1),
+            "loss": (self.window_loss / self.window_examples if self.window_examples
+                     else epoch_loss),  # nothing new since the last line
+            "epoch_loss": epoch_loss,
             "eta_s": (self.total_words - self.words) / max(rate, 1e-9)}
 
   def log(self, kind: str = "progress"):
@@ -264,6 +266,7 @@ def train(config: config_lib.Config) -> dict:
   if examples_total == 0:
     raise UserError("no training examples: every sentence has a single word after "
                     "min_count and subsampling; use a corpus with longer lines")
+  progress.metrics.close()
   params = jax.device_get(state["params"])
   seconds = time.time() - start
 
