@@ -30,10 +30,10 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from w2v_jax import losses
+from w2v_jax import sampling
 
 
 def init_params(key, vocab_size: int, dim: int, loss: str) -> dict:
@@ -175,7 +175,6 @@ def init_state(params, tx):
 def device_tables(loss: str, noise_V=None, tree=None) -> dict:
   """The loss's constant lookup tables, as device arrays."""
   if loss == "ns":
-    from w2v_jax import sampling  # pylint: disable=import-outside-toplevel
     accept, alias = sampling.alias_table(noise_V)
     return {"accept": jnp.asarray(accept), "alias": jnp.asarray(alias)}
   if loss == "hs":

@@ -215,10 +215,11 @@ class Progress:
 
 def run_record(config: config_lib.Config, corpus_path: str, alpha: float) -> dict:
   import flax  # pylint: disable=import-outside-toplevel
+  import jaxlib  # pylint: disable=import-outside-toplevel
   import optax  # pylint: disable=import-outside-toplevel
   return {"config": dataclasses.asdict(config), "corpus_path": corpus_path, "alpha": alpha,
           "versions": {"python": platform.python_version(), "jax": jax.__version__,
-                       "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else "",
+                       "jaxlib": jaxlib.__version__,
                        "optax": optax.__version__, "flax": flax.__version__,
                        "numpy": np.__version__},
           "devices": [str(d) for d in jax.devices()]}
