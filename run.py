@@ -62,6 +62,9 @@ flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),
                   "JAX backend: cpu, gpu or tpu; empty = what JAX finds.")
 flags.DEFINE_float("log_every_secs", _D.log_every_secs, "Seconds between progress lines.")
+flags.DEFINE_enum("export", _D.export, list(config_lib.EXPORTS),
+                  "Vectors written to vectors.bin: input (in), output (out) or their sum.")
+flags.DEFINE_bool("save_text", _D.save_text, "Also write vectors.txt in word2vec text format.")
 flags.DEFINE_integer("seed", _D.seed, "Seed for every random choice.")
 
 FLAGS = flags.FLAGS

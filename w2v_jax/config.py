@@ -15,6 +15,7 @@ LOSSES = ("softmax", "ns", "hs")
 SUBSAMPLE_FORMULAS = ("word2vec", "paper")
 CBOW_UPDATES = ("word2vec", "exact")
 PLATFORMS = ("", "cpu", "gpu", "tpu")
+EXPORTS = ("in", "out", "in+out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Config:
   # Running.
   platform: str = ""  # "" = what JAX finds; cpu, gpu or tpu
   log_every_secs: float = 5.0
+  # Output.
+  export: str = "in"        # which vectors go to vectors.bin: in, out or in+out
+  save_text: bool = False   # also write vectors.txt (word2vec text format)
 
   def validate(self) -> "Config":
     """Refuses settings that make no sense, with one line saying why."""
@@ -68,6 +72,11 @@ class Config:
     if self.cbow_update not in CBOW_UPDATES:
       raise UserError(f"--cbow_update must be one of {', '.join(CBOW_UPDATES)}, "
                       f"got {self.cbow_update!r}")
+    if self.export not in EXPORTS:
+      raise UserError(f"--export must be one of {', '.join(EXPORTS)}, got {self.export!r}")
+    if self.export != "in" and self.loss == "hs":
+      raise UserError("--export=out and in+out need per-word output vectors, which "
+                      "--loss=hs does not have (its output rows are tree nodes); use --export=in")
     if self.platform not in PLATFORMS:
       raise UserError(f"--platform must be cpu, gpu or tpu, got {self.platform!r}")
     positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,

@@ -31,6 +31,18 @@ def write_word2vec(path: str, words, vectors_VxD: np.ndarray, binary: bool = Tru
   os.replace(tmp, path)
 
 
+def export_vectors(params: dict, which: str) -> np.ndarray:
+  """The vectors to export: emb_in ("in"), emb_out ("out") or their sum ("in+out",
+  as Levy, Goldberg & Dagan 2015 suggest)."""
+  if which == "in":
+    return np.asarray(params["emb_in"])
+  if "emb_out" not in params:
+    raise ValueError("no per-word output vectors (hierarchical softmax)")
+  if which == "out":
+    return np.asarray(params["emb_out"])
+  return np.asarray(params["emb_in"]) + np.asarray(params["emb_out"])
+
+
 def write_params(path: str, params: dict, words, counts) -> None:
   """Every table plus the vocabulary, in one .npz."""
   tmp = _atomic_path(path) + ".npz"  # np.savez appends .npz to names without it

@@ -272,7 +272,11 @@ def train(config: config_lib.Config) -> dict:
   seconds = time.time() - start
 
   vocab = corpus.vocab
-  export.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, params["emb_in"])
+  vectors_VxD = export.export_vectors(params, config.export)
+  export.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
+  if config.save_text:
+    export.write_word2vec(os.path.join(workdir, "vectors.txt"), vocab.words, vectors_VxD,
+                          binary=False)
   vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
   summary = {"tokens": n, "vocab_size": vocab_size, "epochs": config.epochs,
