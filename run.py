@@ -21,10 +21,12 @@ from w2v_jax.errors import UserError
 
 _D = config_lib.Config()  # defaults live in one place
 
-flags.DEFINE_enum("mode", "train", ["train", "data"],
-                  "train: train and write vectors.bin, vocab.txt, params.npz, config.json, "
-                  "metrics.jsonl to --workdir. data: build the vocabulary, encode the corpus, "
-                  "make one epoch of batches and report what was found (data.json).")
+flags.DEFINE_enum("mode", "train", ["train", "data", "eval", "neighbors"],
+                  "train: train, evaluate and write vectors.bin, vocab.txt, params.npz, "
+                  "config.json, metrics.jsonl, eval.json to --workdir. data: build the "
+                  "vocabulary, encode the corpus, make one epoch of batches and report what was "
+                  "found (data.json). eval: evaluate --vectors. neighbors: nearest words of "
+                  "--query in --vectors.")
 flags.DEFINE_enum("model", _D.model, list(config_lib.MODELS), "skipgram or cbow.")
 flags.DEFINE_enum("loss", _D.loss, list(config_lib.LOSSES),
                   "Output layer: full softmax, negative sampling, hierarchical softmax.")
@@ -65,6 +67,17 @@ flags.DEFINE_float("log_every_secs", _D.log_every_secs, "Seconds between progres
 flags.DEFINE_enum("export", _D.export, list(config_lib.EXPORTS),
                   "Vectors written to vectors.bin: input (in), output (out) or their sum.")
 flags.DEFINE_bool("save_text", _D.save_text, "Also write vectors.txt in word2vec text format.")
+flags.DEFINE_string("vectors", _D.vectors, "word2vec binary or text file (--mode=eval/neighbors).")
+flags.DEFINE_string("analogies", _D.analogies,
+                    "Analogy questions file; default: questions-words.txt from gensim.")
+flags.DEFINE_string("ws353", _D.ws353, "Word-pair file; default: wordsim353.tsv from gensim.")
+flags.DEFINE_string("simlex", _D.simlex, "Word-pair file; default: simlex999.txt from gensim.")
+flags.DEFINE_integer("restrict_vocab", _D.restrict_vocab,
+                     "Analogies use only the most frequent words (compute-accuracy convention).")
+flags.DEFINE_enum("analogy_method", _D.analogy_method, list(config_lib.ANALOGY_METHODS),
+                  "3cosadd (word2vec) or 3cosmul (Levy & Goldberg 2014).")
+flags.DEFINE_string("query", _D.query, "Comma-separated words for --mode=neighbors.")
+flags.DEFINE_integer("topk", _D.topk, "Neighbours to print per query.")
 flags.DEFINE_integer("seed", _D.seed, "Seed for every random choice.")
 
 FLAGS = flags.FLAGS
@@ -123,8 +136,12 @@ def main(argv):
     summary = train.describe(config)
     train.write_json(os.path.join(config.workdir, "data.json"), summary)
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
-  else:
+  elif FLAGS.mode == "train":
     train.train(config)
+  elif FLAGS.mode == "eval":
+    train.evaluate_file(config)
+  else:
+    train.print_neighbors(config)
 
 
 def run():

@@ -86,3 +86,27 @@ def test_train_mode_writes_vectors(tmp_path):
 def test_train_mode_refuses_corpus_without_examples(tmp_path):
   _assert_user_error(_run(tmp_path, "--min_count=1", "--sample=0", corpus_text="a\nb\na\nb\n"),
                      "no training examples")
+
+
+def test_eval_and_neighbors_modes(tmp_path):
+  from w2v_jax import export  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  words = ["king", "queen", "man", "woman", "paris", "france"]
+  vectors = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
+  vectors[1] = vectors[0] + 0.01
+  path = tmp_path / "v.bin"
+  export.write_word2vec(str(path), words, vectors)
+  proc = _run(tmp_path, "--mode=eval", f"--vectors={path}")
+  assert proc.returncode == 0, proc.stderr
+  assert "analogy total" in proc.stderr and os.path.exists(tmp_path / "work" / "eval.json")
+  proc = _run(tmp_path, "--mode=neighbors", f"--vectors={path}", "--query=king,nosuchword")
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.splitlines()[0].startswith("king: queen ")
+  assert "not in the vocabulary: nosuchword" in proc.stdout
+
+
+def test_eval_mode_bad_inputs(tmp_path):
+  _assert_user_error(_run(tmp_path, "--mode=eval"), "--vectors=PATH")
+  bad = tmp_path / "bad.txt"
+  bad.write_text("this is not a header\n")
+  _assert_user_error(_run(tmp_path, "--mode=eval", f"--vectors={bad}"), "header")

@@ -16,6 +16,7 @@ SUBSAMPLE_FORMULAS = ("word2vec", "paper")
 CBOW_UPDATES = ("word2vec", "exact")
 PLATFORMS = ("", "cpu", "gpu", "tpu")
 EXPORTS = ("in", "out", "in+out")
+ANALOGY_METHODS = ("3cosadd", "3cosmul")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +60,15 @@ class Config:
   # Output.
   export: str = "in"        # which vectors go to vectors.bin: in, out or in+out
   save_text: bool = False   # also write vectors.txt (word2vec text format)
+  # Evaluation ("" = the file inside the installed gensim package).
+  analogies: str = ""
+  ws353: str = ""
+  simlex: str = ""
+  restrict_vocab: int = 30_000
+  analogy_method: str = "3cosadd"
+  vectors: str = ""         # --mode=eval / neighbors: a word2vec-format file
+  query: str = ""           # --mode=neighbors: comma-separated words
+  topk: int = 10
 
   def validate(self) -> "Config":
     """Refuses settings that make no sense, with one line saying why."""
@@ -77,6 +87,11 @@ class Config:
     if self.export != "in" and self.loss == "hs":
       raise UserError("--export=out and in+out need per-word output vectors, which "
                       "--loss=hs does not have (its output rows are tree nodes); use --export=in")
+    if self.analogy_method not in ANALOGY_METHODS:
+      raise UserError(f"--analogy_method must be one of {', '.join(ANALOGY_METHODS)}, "
+                      f"got {self.analogy_method!r}")
+    if self.restrict_vocab < 1 or self.topk < 1:
+      raise UserError("--restrict_vocab and --topk must be at least 1")
     if self.platform not in PLATFORMS:
       raise UserError(f"--platform must be cpu, gpu or tpu, got {self.platform!r}")
     positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,

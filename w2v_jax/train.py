@@ -25,6 +25,7 @@ from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
 from w2v_jax import datasets
+from w2v_jax import evaluate
 from w2v_jax import export
 from w2v_jax import huffman
 from w2v_jax import model as model_lib
@@ -279,11 +280,50 @@ def train(config: config_lib.Config) -> dict:
                           binary=False)
   vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
+  results = evaluate_and_report(config, vocab.words, vectors_VxD)
   summary = {"tokens": n, "vocab_size": vocab_size, "epochs": config.epochs,
              "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
              "final_epoch_loss": epoch_record["epoch_loss"], "examples": examples_total,
              "workdir": workdir}
-  logging.info("trained in %.1f s (%.0fk words/s); final epoch loss %.4f; vectors in %s",
-               seconds, summary["words_per_s"] / 1e3, summary["final_epoch_loss"],
-               os.path.join(workdir, "vectors.bin"))
-  return summary
+  logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
+               "training           %.1f s, %.0fk words/s, final epoch loss %.4f\n%s\n"
+               "files in           %s", corpus.stats["tokens"], n, vocab_size, seconds, summary["words_per_s"] / 1e3,
+               summary["final_epoch_loss"], evaluate.format_summary(results), workdir)
+  return dict(summary, eval=results)
+
+
+def evaluate_and_report(config: config_lib.Config, words, vectors_VxD) -> dict:
+  """Runs the evaluation suite and writes WORKDIR/eval.json."""
+  results = evaluate.evaluate_all(
+      list(words), vectors_VxD, analogies_path=config.analogies or None,
+      ws353_path=config.ws353 or None, simlex_path=config.simlex or None,
+      restrict_vocab=config.restrict_vocab, method=config.analogy_method)
+  write_json(os.path.join(config.workdir, "eval.json"), results)
+  return results
+
+
+def evaluate_file(config: config_lib.Config) -> dict:
+  """--mode=eval: evaluates any word2vec-format vectors file."""
+  if not config.vectors:
+    raise UserError("--mode=eval needs --vectors=PATH (a word2vec binary or text file)")
+  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  results = evaluate_and_report(config, words, vectors_VxD)
+  logging.info("%s: %d words x %d dims\n%s\n  written to %s", config.vectors, len(words),
+               vectors_VxD.shape[1], evaluate.format_summary(results),
+               os.path.join(config.workdir, "eval.json"))
+  return results
+
+
+def print_neighbors(config: config_lib.Config) -> dict:
+  """--mode=neighbors: the --topk nearest words by cosine of each --query word."""
+  if not config.vectors or not config.query:
+    raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2")
+  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  queries = [q for q in config.query.split(",") if q]
+  found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
+  for query, neighbours in found.items():
+    if query == "_unknown":
+      print(f"not in the vocabulary: {', '.join(neighbours)}")
+      continue
+    print(f"{query}: " + ", ".join(f"{w} {c:.3f}" for w, c in neighbours))
+  return found
