@@ -34,6 +34,10 @@ from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import UserError
 
 
+NO_EXAMPLES = ("no training examples: every sentence has a single word after min_count and "
+               "subsampling; use a corpus with longer lines")
+
+
 @dataclasses.dataclass(frozen=True)
 class Data:
   corpus: corpus_lib.Corpus
@@ -87,8 +91,7 @@ def describe(config: config_lib.Config) -> dict:
                  epoch_batches=num_batches, batch_seconds=round(seconds, 3),
                  batch_tokens_per_second=round(corpus.stats["vocab_tokens"] / max(seconds, 1e-9)))
   if examples == 0:
-    raise UserError("no training examples: every sentence has a single word after "
-                    "min_count and subsampling; use a corpus with longer lines")
+    raise UserError(NO_EXAMPLES)
   logging.info(
       "corpus: %d tokens in %d sentences; vocabulary: %d words covering %.2f%% of tokens; "
       "subsampling keeps %.1f%% of tokens",
@@ -252,11 +255,11 @@ def train(config: config_lib.Config) -> dict:
     progress.new_epoch(epoch)
     waiting = None  # read the previous call's losses after dispatching the next
     for chunk, examples in prefetch(grouped_batches(config, data, epoch)):
-      host = {k: chunk.pop(k) for k in ("kept_done",)}
+      kept_done = chunk.pop("kept_done")  # host-side progress only
       state, out = train_chunk(state, chunk, train_key)
       if waiting is not None:
         progress.update(*waiting)
-      waiting = (*out, examples, chunk["words_done"][-1], host["kept_done"])
+      waiting = (*out, examples, chunk["words_done"][-1], kept_done)
       examples_total += examples
     if waiting is not None:
       progress.update(*waiting)
@@ -266,8 +269,7 @@ def train(config: config_lib.Config) -> dict:
                       f"at lr {epoch_record['lr']:.5g}, batch size {config.batch_size}; "
                       "lower --alpha or --batch_size")
   if examples_total == 0:
-    raise UserError("no training examples: every sentence has a single word after "
-                    "min_count and subsampling; use a corpus with longer lines")
+    raise UserError(NO_EXAMPLES)
   progress.metrics.close()
   params = jax.device_get(state["params"])
   seconds = time.time() - start
