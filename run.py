@@ -1,6 +1,7 @@
 """The front door: flags -> Config -> w2v_jax.
 
   python run.py --model=skipgram --loss=ns --corpus=PATH
+  python run.py --mode=prepare --corpus=offline-prose   # then --corpus=offline-prose
 
 This is the only file that reads flags. Mistakes a user can fix end with one
 line on stderr and exit code 2.
@@ -16,14 +17,16 @@ from absl import logging
 import jax
 
 from w2v_jax import config as config_lib
+from w2v_jax import datasets
 from w2v_jax import train
 from w2v_jax.errors import UserError
 
 _D = config_lib.Config()  # defaults live in one place
 
-flags.DEFINE_enum("mode", "train", ["train", "data", "eval", "neighbors"],
+flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors"],
                   "train: train, evaluate and write vectors.bin, vocab.txt, params.npz, "
-                  "config.json, metrics.jsonl, eval.json to --workdir. data: build the "
+                  "config.json, metrics.jsonl, eval.json to --workdir. prepare: build "
+                  "--corpus=offline-prose (or default) and print its path. data: build the "
                   "vocabulary, encode the corpus, make one epoch of batches and report what was "
                   "found (data.json). eval: evaluate --vectors. neighbors: nearest words of "
                   "--query in --vectors.")
@@ -32,10 +35,22 @@ flags.DEFINE_enum("loss", _D.loss, list(config_lib.LOSSES),
                   "Output layer: full softmax, negative sampling, hierarchical softmax.")
 flags.DEFINE_string("corpus", _D.corpus,
                     "Text file, one sentence per line (.gz/.bz2 ok); empty or 'default': "
-                    "Wikipedia + Lee news from gensim's test data (~0.5M tokens).")
+                    "Wikipedia + Lee news from gensim's test data (~0.5M tokens); "
+                    "'offline-prose': the ~10M-token corpus --mode=prepare builds from "
+                    "package registries; 'text8': a local text8 file (see --text8_path).")
 flags.DEFINE_string("workdir", _D.workdir, "Folder for this run's outputs.")
 flags.DEFINE_string("cache_dir", _D.cache_dir,
                     "Cache for encoded corpora (default $W2V_JAX_CACHE or ~/.cache/w2v_jax).")
+flags.DEFINE_string("data_dir", _D.data_dir,
+                    "Where --mode=prepare puts built corpora and their downloads "
+                    "(default: CACHE_DIR/data).")
+flags.DEFINE_bool("include_debian", _D.include_debian,
+                  "offline-prose: also use Debian's fortunes and Jargon File (apt-get download).")
+flags.DEFINE_bool("include_nlp_corpus", _D.include_nlp_corpus,
+                  "offline-prose: also use nlp-corpus (unclear rights, offensive text).")
+flags.DEFINE_string("text8_path", _D.text8_path,
+                    "--corpus=text8 reads this file (default: $W2V_JAX_TEXT8, ./text8 or "
+                    "DATA_DIR/text8).")
 flags.DEFINE_bool("lowercase", _D.lowercase, "Lower-case the text while reading.")
 flags.DEFINE_integer("max_sentence_length", _D.max_sentence_length,
                      "Lines with more tokens are split into chunks of this many.")
@@ -130,6 +145,9 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.ERROR)  # backend probing noise
   config = config_from_flags()
+  if FLAGS.mode == "prepare":
+    print(datasets.prepare(config))  # the corpus file's path, as the last line
+    return
   _select_platform(config.platform)
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":

@@ -29,6 +29,10 @@ class Config:
   corpus: str = ""
   workdir: str = "runs/default"
   cache_dir: str = ""  # "" -> default_cache_dir()
+  data_dir: str = ""   # built corpora and their downloads; "" -> CACHE_DIR/data
+  include_debian: bool = False      # offline-prose: add Debian prose (apt-get download)
+  include_nlp_corpus: bool = False  # offline-prose: add nlp-corpus (unclear rights)
+  text8_path: str = ""  # --corpus=text8: the file; "" -> $W2V_JAX_TEXT8, ./text8, DATA_DIR/text8
   lowercase: bool = False
   max_sentence_length: int = 10_000  # longer lines are split into chunks
   min_count: int = 5
@@ -138,3 +142,7 @@ def default_cache_dir() -> str:
 
 def cache_dir(config: Config) -> str:
   return config.cache_dir or default_cache_dir()
+
+
+def data_dir(config: Config) -> str:
+  return config.data_dir or os.path.join(cache_dir(config), "data")

@@ -1,4 +1,8 @@
-"""Named corpora that come with installed packages (no downloads at run time).
+"""Named corpora: --corpus=default, offline-prose or text8 (anything else is a path).
+
+Nothing is downloaded at run time: `default` is built from installed packages,
+`offline-prose` by `--mode=prepare` (offline_corpus.py), and text8 must be a
+file the user already has.
 
 `default`: the 206 early English Wikipedia articles and the 300 Lee background
 news documents that ship inside the gensim package's test data, about 0.5M
@@ -13,10 +17,14 @@ import logging
 import os
 import time
 
+from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
+from w2v_jax import offline_corpus
 from w2v_jax.errors import UserError
 
 DEFAULT = "default"
+TEXT8 = "text8"
+TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 _DEFAULT_VERSION = 1
 _WIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 _LEE = "lee_background.cor"
@@ -73,8 +81,59 @@ def default_corpus(cache_dir: str) -> str:
   return path
 
 
-def resolve(corpus: str, cache_dir: str) -> str:
-  """A --corpus value -> a file path: "" or "default" name the default corpus."""
-  if corpus in ("", DEFAULT):
-    return default_corpus(cache_dir)
-  return corpus
+def _prepare_command(config: config_lib.Config) -> str:
+  extra = "".join(f" --{name}" for name in ("include_debian", "include_nlp_corpus")
+                  if getattr(config, name))
+  if config.data_dir:
+    extra += f" --data_dir={config.data_dir}"
+  return f"python run.py --mode=prepare --corpus={offline_corpus.NAME}{extra}"
+
+
+def offline_prose(config: config_lib.Config) -> str:
+  path = offline_corpus.corpus_path(config_lib.data_dir(config), config.include_debian,
+                                    config.include_nlp_corpus)
+  if not os.path.exists(path):
+    raise UserError(f"the {offline_corpus.NAME} corpus is not built yet ({path} is missing); "
+                    f"build it once with: {_prepare_command(config)}")
+  return path
+
+
+def text8(config: config_lib.Config) -> str:
+  """--text8_path, else $W2V_JAX_TEXT8, else ./text8, else DATA_DIR/text8."""
+  named = config.text8_path or os.environ.get("W2V_JAX_TEXT8", "")
+  if named:
+    return named  # checked like any --corpus path
+  for path in (TEXT8, os.path.join(config_lib.data_dir(config), TEXT8)):
+    if os.path.isfile(path):
+      return path
+  raise UserError(f"no text8 file here: download {TEXT8_URL}, unzip it and pass "
+                  "--text8_path=PATH (or set W2V_JAX_TEXT8); without internet, "
+                  f"--corpus={offline_corpus.NAME} is a registry-built substitute")
+
+
+def resolve(config: config_lib.Config) -> str:
+  """A --corpus value -> a file path: "" and "default" name the default corpus."""
+  if config.corpus in ("", DEFAULT):
+    return default_corpus(config_lib.cache_dir(config))
+  if config.corpus == offline_corpus.NAME:
+    return offline_prose(config)
+  if config.corpus == TEXT8:
+    return text8(config)
+  return config.corpus
+
+
+def prepare(config: config_lib.Config) -> str:
+  """--mode=prepare: builds the named corpus if needed and returns its path."""
+  if config.corpus in ("", DEFAULT):
+    return default_corpus(config_lib.cache_dir(config))
+  if config.corpus != offline_corpus.NAME:
+    raise UserError(f"--mode=prepare builds --corpus={offline_corpus.NAME} or the default "
+                    f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
+  from w2v_jax import evaluate  # pylint: disable=import-outside-toplevel
+  sections = evaluate.read_analogies(
+      config.analogies or evaluate.gensim_test_file("questions-words.txt"))
+  questions = {"semantic": [q for _, qs in sections[:evaluate.SEMANTIC_SECTIONS] for q in qs],
+               "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
+  sources = offline_corpus.selected_sources(config.include_debian, config.include_nlp_corpus)
+  name = offline_corpus.corpus_name(config.include_debian, config.include_nlp_corpus)
+  return offline_corpus.build(config_lib.data_dir(config), sources, questions, name)

@@ -49,7 +49,7 @@ class Data:
 def prepare_data(config: config_lib.Config) -> Data:
   cache_dir = config_lib.cache_dir(config)
   corpus = corpus_lib.load(
-      datasets.resolve(config.corpus, cache_dir), lowercase=config.lowercase,
+      datasets.resolve(config), lowercase=config.lowercase,
       max_sentence_length=config.max_sentence_length, min_count=config.min_count,
       max_vocab=config.max_vocab, cache_dir=cache_dir)
   corpus_lib.report(corpus.stats)
