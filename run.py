@@ -71,6 +71,9 @@ flags.DEFINE_bool("cbow_mean", _D.cbow_mean, "CBOW averages context vectors (els
 flags.DEFINE_enum("cbow_update", _D.cbow_update, list(config_lib.CBOW_UPDATES),
                   "word2vec: each context word gets the whole error of the mean, as "
                   "word2vec.c and gensim; exact: the true gradient of the mean.")
+flags.DEFINE_enum("skip_saturated", _D.skip_saturated, list(config_lib.SKIP_SATURATED),
+                  "Terms with |logit| >= 6 make no update: hs = word2vec.c (tree nodes), "
+                  "all = gensim (nodes and negative sampling), none = exact gradient.")
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size, "Examples per step.")
@@ -82,6 +85,7 @@ flags.DEFINE_float("log_every_secs", _D.log_every_secs, "Seconds between progres
 flags.DEFINE_enum("export", _D.export, list(config_lib.EXPORTS),
                   "Vectors written to vectors.bin: input (in), output (out) or their sum.")
 flags.DEFINE_bool("save_text", _D.save_text, "Also write vectors.txt in word2vec text format.")
+flags.DEFINE_bool("evaluate", _D.evaluate, "Evaluate the vectors when training ends.")
 flags.DEFINE_string("vectors", _D.vectors, "word2vec binary or text file (--mode=eval/neighbors).")
 flags.DEFINE_string("analogies", _D.analogies,
                     "Analogy questions file; default: questions-words.txt from gensim.")

@@ -397,15 +397,15 @@ def _batch_cases(b, mean):
   ctx = (b["context_rows_BxWxD"], b["context_mask_BxW"])
   return {
       "skipgram_ns": (losses.skipgram_ns_batch, losses.skipgram_ns,
-                      (b["input_BxD"],) + ns, (), ()),
+                      (b["input_BxD"],) + ns, (0.0,), ()),
       "skipgram_hs": (losses.skipgram_hs_batch, losses.skipgram_hs,
-                      (b["input_BxD"],) + hs, (), ()),
+                      (b["input_BxD"],) + hs, (0.0,), ()),
       "skipgram_softmax": (
           lambda x, t, e: losses.skipgram_softmax_batch(x, e, t),
           lambda x, t, e: losses.skipgram_softmax(x, e, t),
           (b["input_BxD"], b["target_B"]), (b["emb_out_VxD"],), ()),
-      "cbow_ns": (losses.cbow_ns_batch, losses.cbow_ns, ctx + ns, (mean,), (5,)),
-      "cbow_hs": (losses.cbow_hs_batch, losses.cbow_hs, ctx + hs, (mean,), (5,)),
+      "cbow_ns": (losses.cbow_ns_batch, losses.cbow_ns, ctx + ns, (mean, 0.0), (5, 6)),
+      "cbow_hs": (losses.cbow_hs_batch, losses.cbow_hs, ctx + hs, (mean, 0.0), (5, 6)),
       "cbow_softmax": (
           lambda c, m, t, e, mean: losses.cbow_softmax_batch(c, m, e, t, mean),
           lambda c, m, t, e, mean: losses.cbow_softmax(c, m, e, t, mean),
@@ -429,3 +429,36 @@ def test_batch_form_equals_loop_jitted_and_not(name, mean):
 def test_x64_context_is_restored():
   # The float64 tests above must not leak float64 into other test files.
   assert jnp.asarray(1.0).dtype == jnp.float32
+
+
+def test_skip_beyond_freezes_only_saturated_terms():
+  # h . u = 8 for the target (saturated), -1 for the negative (not saturated).
+  h_D = jnp.array([1.0, 0.0])
+  target_D = jnp.array([8.0, 0.0])
+  negatives_KxD = jnp.array([[-1.0, 0.0]])
+  mask_K = jnp.array([True])
+  exact = jax.grad(losses.ns_loss, argnums=(1, 2))(h_D, target_D, negatives_KxD, mask_K)
+  skipped = jax.grad(losses.ns_loss, argnums=(1, 2))(h_D, target_D, negatives_KxD, mask_K, 6.0)
+  assert float(jnp.abs(exact[0]).sum()) > 0
+  np.testing.assert_array_equal(skipped[0], 0.0)            # saturated target: no update
+  np.testing.assert_allclose(skipped[1], exact[1])          # the other term is untouched
+  np.testing.assert_allclose(losses.ns_loss(h_D, target_D, negatives_KxD, mask_K, 6.0),
+                             losses.ns_loss(h_D, target_D, negatives_KxD, mask_K))
+  # Hierarchical softmax: node 0 saturated (|x| = 7), node 1 not.
+  nodes_LxD = jnp.array([[7.0, 0.0], [0.5, 0.0]])
+  codes_L = jnp.array([1, 0], jnp.int8)
+  path_L = jnp.array([True, True])
+  g = jax.grad(losses.hs_loss, argnums=1)(h_D, nodes_LxD, codes_L, path_L, 6.0)
+  g_exact = jax.grad(losses.hs_loss, argnums=1)(h_D, nodes_LxD, codes_L, path_L)
+  np.testing.assert_array_equal(g[0], 0.0)
+  np.testing.assert_allclose(g[1], g_exact[1])
+  assert float(jnp.abs(g_exact[0]).sum()) > 0
+
+
+def test_skip_saturated_setting_maps_to_losses():
+  from w2v_jax import config as config_lib  # pylint: disable=import-outside-toplevel
+  beyond = lambda loss, skip: config_lib.skip_beyond(
+      config_lib.Config(loss=loss, skip_saturated=skip))
+  assert beyond("hs", "hs") == beyond("hs", "all") == beyond("ns", "all") == 6.0
+  assert beyond("ns", "hs") == beyond("ns", "none") == beyond("hs", "none") == 0.0
+  assert beyond("softmax", "all") == 0.0

@@ -17,6 +17,8 @@ CBOW_UPDATES = ("word2vec", "exact")
 PLATFORMS = ("", "cpu", "gpu", "tpu")
 EXPORTS = ("in", "out", "in+out")
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
+SKIP_SATURATED = ("none", "hs", "all")
+SATURATION = 6.0  # word2vec.c's MAX_EXP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,12 @@ class Config:
   ns_exponent: float = 0.75
   cbow_mean: bool = True
   cbow_update: str = "word2vec"  # "exact": the true gradient of the mean
+  # Terms whose logit has |x| >= 6 make no update: "all" as gensim (tree nodes
+  # and negative-sampling terms), "hs" as word2vec.c (tree nodes only), "none"
+  # = the exact gradient everywhere. A deviation from word2vec.c for ns: on
+  # offline-prose "all" gave skip-gram-NS analogies about a point above "none"
+  # (benchmarks/compare.py; docs/RESULTS.md).
+  skip_saturated: str = "all"
   # Optimisation.
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
@@ -65,6 +73,7 @@ class Config:
   export: str = "in"        # which vectors go to vectors.bin: in, out or in+out
   save_text: bool = False   # also write vectors.txt (word2vec text format)
   # Evaluation ("" = the file inside the installed gensim package).
+  evaluate: bool = True     # evaluate the vectors at the end of training
   analogies: str = ""
   ws353: str = ""
   simlex: str = ""
@@ -86,6 +95,9 @@ class Config:
     if self.cbow_update not in CBOW_UPDATES:
       raise UserError(f"--cbow_update must be one of {', '.join(CBOW_UPDATES)}, "
                       f"got {self.cbow_update!r}")
+    if self.skip_saturated not in SKIP_SATURATED:
+      raise UserError(f"--skip_saturated must be one of {', '.join(SKIP_SATURATED)}, "
+                      f"got {self.skip_saturated!r}")
     if self.export not in EXPORTS:
       raise UserError(f"--export must be one of {', '.join(EXPORTS)}, got {self.export!r}")
     if self.export != "in" and self.loss == "hs":
@@ -130,6 +142,13 @@ def default_alpha(model: str) -> float:
 
 def learning_rate(config: Config) -> float:
   return config.alpha if config.alpha is not None else default_alpha(config.model)
+
+
+def skip_beyond(config: Config) -> float:
+  """The |logit| from which the config's loss makes no update (0 = never)."""
+  applies = (config.skip_saturated == "all" and config.loss in ("ns", "hs")
+             or config.skip_saturated == "hs" and config.loss == "hs")
+  return SATURATION if applies else 0.0
 
 
 def default_cache_dir() -> str:

@@ -497,6 +497,8 @@ def evaluate_all(words, vectors_VxD, analogies_path: str | None = None,
 
 def format_summary(results: dict) -> str:
   """A few aligned lines for a log or a terminal."""
+  if not results:
+    return "evaluation       skipped (--noevaluate)"
   a = results["analogy"]
   k = SEMANTIC_SECTIONS
   sections = list(a["sections"].values())

@@ -21,7 +21,11 @@ target, padding past the code length). `log_sigmoid` and `logsumexp` are used
 because log(s(x)) underflows to -inf for x below about -88 in float32 and
 exp overflows above about 88; word2vec.c instead reads s(x) from a table on
 [-6, 6], skipping hierarchical-softmax nodes outside it and saturating s to 0
-or 1 for negative sampling; we do not copy that.
+or 1 for negative sampling; we do not copy the table. The skipping is a choice
+that changes the vectors, so it is a parameter: `skip_beyond` > 0 leaves every
+term whose logit has |x| >= skip_beyond out of the gradient (its value still
+counts in the loss). word2vec.c does that for hs terms only, gensim for hs and
+ns terms, both at 6 (config.skip_saturated picks which).
 
 The per-example losses take gathered rows (not whole tables) so that gradients
 are taken only with respect to the rows an example touches (train.py). The
@@ -38,21 +42,28 @@ import jax.numpy as jnp
 
 # Output layers: score target against h_D.
 
-def ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K):
+def _log_sigmoid(x, skip_beyond):
+  """log s(x), with no gradient where |x| >= skip_beyond (when skip_beyond > 0)."""
+  value = jax.nn.log_sigmoid(x)
+  frozen = (skip_beyond > 0) & (jnp.abs(x) >= skip_beyond)
+  return jnp.where(frozen, jax.lax.stop_gradient(value), value)
+
+
+def ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K, skip_beyond=0.0):
   """Negative sampling: -log s(u_o.h) - sum_k m_k log s(-u_k.h)."""
-  positive = jax.nn.log_sigmoid(jnp.dot(target_row_D, h_D))
-  negatives = jax.nn.log_sigmoid(-negative_rows_KxD @ h_D)
+  positive = _log_sigmoid(jnp.dot(target_row_D, h_D), skip_beyond)
+  negatives = _log_sigmoid(-negative_rows_KxD @ h_D, skip_beyond)
   return -positive - jnp.sum(jnp.where(negative_mask_K, negatives, 0.0))
 
 
-def hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L):
+def hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
   """Hierarchical softmax: -sum_j m_j log s((1 - 2 c_j) n_j.h).
 
   Code bit 0 means "go to the first child" and is the positive label, as in
   word2vec.c (its gradient is (1 - code - s(n.h))).
   """
   sign_L = 1.0 - 2.0 * codes_L.astype(h_D.dtype)
-  per_node = jax.nn.log_sigmoid(sign_L * (node_rows_LxD @ h_D))
+  per_node = _log_sigmoid(sign_L * (node_rows_LxD @ h_D), skip_beyond)
   return -jnp.sum(jnp.where(path_mask_L, per_node, 0.0))
 
 
@@ -73,12 +84,13 @@ def cbow_hidden(context_rows_WxD, context_mask_W, mean=True):
 
 # The six per-example losses.
 
-def skipgram_ns(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K):
-  return ns_loss(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K)
+def skipgram_ns(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K,
+                skip_beyond=0.0):
+  return ns_loss(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K, skip_beyond)
 
 
-def skipgram_hs(input_row_D, node_rows_LxD, codes_L, path_mask_L):
-  return hs_loss(input_row_D, node_rows_LxD, codes_L, path_mask_L)
+def skipgram_hs(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
+  return hs_loss(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond)
 
 
 def skipgram_softmax(input_row_D, emb_out_VxD, target):
@@ -86,15 +98,15 @@ def skipgram_softmax(input_row_D, emb_out_VxD, target):
 
 
 def cbow_ns(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD,
-            negative_mask_K, mean=True):
+            negative_mask_K, mean=True, skip_beyond=0.0):
   h_D = cbow_hidden(context_rows_WxD, context_mask_W, mean)
-  return ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K)
+  return ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K, skip_beyond)
 
 
 def cbow_hs(context_rows_WxD, context_mask_W, node_rows_LxD, codes_L, path_mask_L,
-            mean=True):
+            mean=True, skip_beyond=0.0):
   h_D = cbow_hidden(context_rows_WxD, context_mask_W, mean)
-  return hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L)
+  return hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond)
 
 
 def cbow_softmax(context_rows_WxD, context_mask_W, emb_out_VxD, target, mean=True):
@@ -104,9 +116,9 @@ def cbow_softmax(context_rows_WxD, context_mask_W, emb_out_VxD, target, mean=Tru
 
 # Batch forms: per-example losses [B]; the shared softmax table is not mapped.
 
-skipgram_ns_batch = jax.vmap(skipgram_ns)
-skipgram_hs_batch = jax.vmap(skipgram_hs)
+skipgram_ns_batch = jax.vmap(skipgram_ns, in_axes=(0, 0, 0, 0, None))
+skipgram_hs_batch = jax.vmap(skipgram_hs, in_axes=(0, 0, 0, 0, None))
 skipgram_softmax_batch = jax.vmap(skipgram_softmax, in_axes=(0, None, 0))
-cbow_ns_batch = jax.vmap(cbow_ns, in_axes=(0, 0, 0, 0, 0, None))
-cbow_hs_batch = jax.vmap(cbow_hs, in_axes=(0, 0, 0, 0, 0, None))
+cbow_ns_batch = jax.vmap(cbow_ns, in_axes=(0, 0, 0, 0, 0, None, None))
+cbow_hs_batch = jax.vmap(cbow_hs, in_axes=(0, 0, 0, 0, 0, None, None))
 cbow_softmax_batch = jax.vmap(cbow_softmax, in_axes=(0, 0, None, 0, None))

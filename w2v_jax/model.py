@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from w2v_jax import config as config_lib
 from w2v_jax import losses
 from w2v_jax import sampling
 
@@ -87,31 +88,31 @@ def _gather(params, tables, batch, key, *, model, loss, negative):
   return ids, rows, extra
 
 
-def _per_example_loss(rows, extra, *, model, loss, cbow_mean):
+def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
   """Per-example losses [B] from gathered rows."""
   if model == "skipgram":
     if loss == "ns":
       out = rows["emb_out"]
       return losses.skipgram_ns_batch(rows["emb_in"], out[:, 0], out[:, 1:],
-                                      extra["negative_mask"])
+                                      extra["negative_mask"], skip_beyond)
     if loss == "hs":
       return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
-                                      extra["path_mask"])
+                                      extra["path_mask"], skip_beyond)
     return losses.skipgram_softmax_batch(rows["emb_in"], rows["emb_out"], extra["target"])
   mask = extra["context_mask"]
   if loss == "ns":
     out = rows["emb_out"]
     return losses.cbow_ns_batch(rows["emb_in"], mask, out[:, 0], out[:, 1:],
-                                extra["negative_mask"], cbow_mean)
+                                extra["negative_mask"], cbow_mean, skip_beyond)
   if loss == "hs":
     return losses.cbow_hs_batch(rows["emb_in"], mask, rows["nodes"], extra["codes"],
-                                extra["path_mask"], cbow_mean)
+                                extra["path_mask"], cbow_mean, skip_beyond)
   return losses.cbow_softmax_batch(rows["emb_in"], mask, rows["emb_out"], extra["target"],
                                    cbow_mean)
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
-               tx, total_words, alpha, min_ratio):
+               tx, total_words, alpha, min_ratio, skip_beyond=0.0):
   """One SGD step on one batch. Returns (new state, summed loss of the batch)."""
   params = state["params"]
   ids, rows, extra = _gather(params, tables, batch, key, model=model, loss=loss,
@@ -119,7 +120,8 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
   mask_B = batch["mask"].astype(jnp.float32)
 
   def summed_loss(rows):
-    per_example = _per_example_loss(rows, extra, model=model, loss=loss, cbow_mean=cbow_mean)
+    per_example = _per_example_loss(rows, extra, model=model, loss=loss, cbow_mean=cbow_mean,
+                                    skip_beyond=skip_beyond)
     return jnp.sum(per_example * mask_B)
 
   loss_value, grads = jax.value_and_grad(summed_loss)(rows)
@@ -150,7 +152,8 @@ def make_train_chunk(config, tables, total_words: int, alpha: float):
   step = functools.partial(
       train_step, tables=tables, model=config.model, loss=config.loss,
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,
-      tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio)
+      tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio,
+      skip_beyond=config_lib.skip_beyond(config))
 
   def chunk_fn(state, chunk, key):
     def body(state, batch):

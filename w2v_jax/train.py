@@ -282,7 +282,7 @@ def train(config: config_lib.Config) -> dict:
                           binary=False)
   vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
-  results = evaluate_and_report(config, vocab.words, vectors_VxD)
+  results = evaluate_and_report(config, vocab.words, vectors_VxD) if config.evaluate else {}
   summary = {"tokens": n, "vocab_size": vocab_size, "epochs": config.epochs,
              "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
              "final_epoch_loss": epoch_record["epoch_loss"], "examples": examples_total,
