@@ -76,7 +76,11 @@ flags.DEFINE_enum("skip_saturated", _D.skip_saturated, list(config_lib.SKIP_SATU
                   "all = gensim (nodes and negative sampling), none = exact gradient.")
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
-flags.DEFINE_integer("batch_size", _D.batch_size, "Examples per step.")
+flags.DEFINE_integer("batch_size", _D.batch_size,
+                     "Examples per step; 0 = 32 for --loss=hs, 256 otherwise.")
+flags.DEFINE_bool("shuffle", _D.shuffle,
+                  "Put each ~1M-token chunk's examples in random order before batching "
+                  "(fewer shared rows per batch; word2vec.c reads in order).")
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),

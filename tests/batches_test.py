@@ -13,11 +13,12 @@ SENTENCE = np.repeat(np.arange(40), LENGTHS)
 
 
 def _epoch(model="skipgram", keep=1.0, window=3, shrink=True, batch_size=16, seed=0,
-           epoch=0, chunk_tokens=50):
+           epoch=0, chunk_tokens=50, shuffle=False):
   keep_V = np.full(N, keep)
   return list(batches_lib.iterate_epoch(
       IDS, OFFSETS, keep_V, model=model, window=window, shrink_window=shrink,
-      batch_size=batch_size, seed=seed, epoch=epoch, chunk_tokens=chunk_tokens))
+      batch_size=batch_size, seed=seed, epoch=epoch, chunk_tokens=chunk_tokens,
+      shuffle=shuffle))
 
 
 def _pairs(batches):
@@ -119,3 +120,18 @@ def test_chunks_emptied_by_subsampling_are_skipped():
   assert _epoch(keep=0.0) == []
   pairs = _pairs(_epoch(keep=0.05, chunk_tokens=3))
   assert np.all(SENTENCE[pairs[:, 0]] == SENTENCE[pairs[:, 1]])
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_shuffle_reorders_examples_but_keeps_them_and_the_schedule(model):
+  plain, shuffled = _epoch(model=model, shrink=False), _epoch(model=model, shrink=False,
+                                                              shuffle=True)
+  rows = lambda bs: sorted(map(tuple, np.concatenate([np.column_stack(
+      [b["centre"][b["mask"]], b["context"][b["mask"]].reshape(b["mask"].sum(), -1)])
+      for b in bs]).tolist()))
+  assert rows(plain) == rows(shuffled)  # the same examples...
+  centres = lambda bs: np.concatenate([b["centre"][b["mask"]] for b in bs])
+  assert not np.array_equal(centres(plain), centres(shuffled))  # ...in another order
+  done = [b["words_done"] for b in shuffled]
+  assert done == sorted(done) and done[-1] == N
+  assert [b["words_done"] for b in plain] == done  # the schedule is unchanged

@@ -19,6 +19,14 @@ and including its last centre word (the whole corpus for the epoch's last
 batch): the quantity word2vec.c's linear learning-rate decay runs on.
 `kept_done` counts the tokens that survived subsampling up to the same point.
 
+shuffle=True (a deviation from word2vec.c's single-thread order): the examples
+of each chunk (about a million tokens) are put in random order before they are
+cut into batches, so one batch holds examples from all over the chunk instead
+of a few consecutive sentences. A batch then shares fewer rows between its
+examples (each row of a batch is updated from the same stale value), much as
+word2vec.c's threads work on distant parts of the corpus at once. The schedule
+position (`words_done`, `kept_done`) still advances evenly through the chunk.
+
 All randomness comes from one numpy Generator seeded with (seed, epoch), so the
 same seed gives the same batches.
 """
@@ -109,7 +117,8 @@ def _examples(model: str, tokens_N, sentence_N, per_centre: dict, window, shrink
 
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
-                  seed: int, epoch: int, chunk_tokens: int = 1 << 20) -> Iterator[Batch]:
+                  seed: int, epoch: int, shuffle: bool = False,
+                  chunk_tokens: int = 1 << 20) -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.
@@ -125,6 +134,9 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
     per_centre = {"position": position_N, "kept": kept + np.arange(1, len(tokens_N) + 1)}
     kept += len(tokens_N)
     ex = _examples(model, tokens_N, sentence_N, per_centre, window, shrink_window, rng)
+    if shuffle:  # positions stay sorted: the schedule advances evenly
+      order = rng.permutation(len(ex["centre"]))
+      ex = {k: v if k in ("position", "kept") else v[order] for k, v in ex.items()}
     pending.append(ex)
     pending_rows += len(ex["centre"])
     if pending_rows < batch_size:

@@ -60,10 +60,13 @@ class Config:
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
   min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
-  # Examples per step. Rows shared by many examples of a batch (the Huffman
-  # root, frequent words) get the sum of their updates; at 1024, CBOW with
-  # hierarchical softmax diverged on the default corpus, at 256 it did not.
-  batch_size: int = 256
+  # Examples per step; 0 = batch_size(config): 32 for hs, 256 otherwise. Rows
+  # shared by many examples of a batch get the sum of their updates, computed
+  # from the same old value; with hs every example shares the top tree nodes,
+  # and on offline-prose hs lost 2 (skip-gram) to 6 (CBOW) analogy points at
+  # 256 against 32, while ns and softmax did not move (docs/RESULTS.md).
+  batch_size: int = 0
+  shuffle: bool = False  # examples in random order within ~1M-token chunks (batches.py)
   steps_per_call: int = 32  # batches per compiled call (lax.scan)
   seed: int = 0
   # Running.
@@ -111,11 +114,14 @@ class Config:
     if self.platform not in PLATFORMS:
       raise UserError(f"--platform must be cpu, gpu or tpu, got {self.platform!r}")
     positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,
-                "batch_size": self.batch_size, "steps_per_call": self.steps_per_call,
+                "steps_per_call": self.steps_per_call,
                 "min_count": self.min_count, "max_sentence_length": self.max_sentence_length}
     for name, value in positive.items():
       if value < 1:
         raise UserError(f"--{name} must be at least 1, got {value}")
+    if self.batch_size < 0:
+      raise UserError(f"--batch_size must be >= 1 (or 0 for the loss's default), "
+                      f"got {self.batch_size}")
     if self.max_vocab < 0:
       raise UserError(f"--max_vocab must be >= 0 (0 = no cap), got {self.max_vocab}")
     if self.max_vocab == 1:
@@ -142,6 +148,13 @@ def default_alpha(model: str) -> float:
 
 def learning_rate(config: Config) -> float:
   return config.alpha if config.alpha is not None else default_alpha(config.model)
+
+
+def batch_size(config: Config) -> int:
+  """--batch_size, or the default that held the quality bar for the loss (see Config)."""
+  if config.batch_size:
+    return config.batch_size
+  return 32 if config.loss == "hs" else 256
 
 
 def skip_beyond(config: Config) -> float:

@@ -64,7 +64,8 @@ def epoch_batches(config: config_lib.Config, data: Data, epoch: int):
   return batches_lib.iterate_epoch(
       data.corpus.ids, data.corpus.offsets, data.keep_V, model=config.model,
       window=config.window, shrink_window=config.shrink_window,
-      batch_size=config.batch_size, seed=config.seed, epoch=epoch)
+      batch_size=config_lib.batch_size(config), seed=config.seed, epoch=epoch,
+      shuffle=config.shuffle)
 
 
 def describe(config: config_lib.Config) -> dict:
@@ -99,7 +100,7 @@ def describe(config: config_lib.Config) -> dict:
       100 * summary["coverage"], 100 * summary["expected_kept_fraction"])
   logging.info("one epoch: %d %s examples in %d batches of %d, generated in %.2f s "
                "(%.2fM corpus tokens/s)", examples, config.model, num_batches,
-               config.batch_size, seconds, summary["batch_tokens_per_second"] / 1e6)
+               config_lib.batch_size(config), seconds, summary["batch_tokens_per_second"] / 1e6)
   return summary
 
 
@@ -246,7 +247,7 @@ def train(config: config_lib.Config) -> dict:
   state = model_lib.init_state(params, tx)
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
                "alpha %g, on %s", config.model, config.loss, n, config.epochs, vocab_size,
-               config.dim, config.batch_size, alpha, jax.devices()[0].platform)
+               config.dim, config_lib.batch_size(config), alpha, jax.devices()[0].platform)
 
   progress = Progress(config, total_words, os.path.join(workdir, "metrics.jsonl"))
   start = time.time()
@@ -266,7 +267,7 @@ def train(config: config_lib.Config) -> dict:
     epoch_record = progress.log("epoch")
     if not np.isfinite(epoch_record["epoch_loss"]):
       raise UserError(f"training diverged in epoch {epoch + 1} (loss {epoch_record['epoch_loss']}) "
-                      f"at lr {epoch_record['lr']:.5g}, batch size {config.batch_size}; "
+                      f"at lr {epoch_record['lr']:.5g}, batch size {config_lib.batch_size(config)}; "
                       "lower --alpha or --batch_size")
   if examples_total == 0:
     raise UserError(NO_EXAMPLES)
