@@ -142,7 +142,7 @@ def _train_gensim(s, corpus_file=False):
   from gensim.models import Word2Vec  # pylint: disable=import-outside-toplevel
   from gensim.models.word2vec import LineSentence  # pylint: disable=import-outside-toplevel
   data = ({"corpus_file": s["corpus"]} if corpus_file else
-          {"corpus_iterable": LineSentence(s["corpus"])})
+          {"sentences": LineSentence(s["corpus"])})
   model = Word2Vec(**data, vector_size=s["dim"], window=s["window"],
                    sg=int(s["arch"] == "skipgram"), hs=int(s["loss"] == "hs"),
                    negative=s["negative"] if s["loss"] == "ns" else 0, sample=s["sample"],
