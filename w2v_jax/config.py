@@ -53,8 +53,8 @@ class Config:
   # Terms whose logit has |x| >= 6 make no update: "all" as gensim (tree nodes
   # and negative-sampling terms), "hs" as word2vec.c (tree nodes only), "none"
   # = the exact gradient everywhere. A deviation from word2vec.c for ns: on
-  # offline-prose "all" gave skip-gram-NS analogies about a point above "none"
-  # (benchmarks/compare.py; docs/RESULTS.md).
+  # offline-prose, batched skip-gram-NS with "none" was erratic (analogy 11.0
+  # and 7.2 for two seeds; 11.9 and 12.0 with "all"; docs/RESULTS.md).
   skip_saturated: str = "all"
   # Optimisation.
   epochs: int = 5
@@ -63,8 +63,8 @@ class Config:
   # Examples per step; 0 = batch_size(config): 32 for hs, 256 otherwise. Rows
   # shared by many examples of a batch get the sum of their updates, computed
   # from the same old value; with hs every example shares the top tree nodes,
-  # and on offline-prose hs lost 2 (skip-gram) to 6 (CBOW) analogy points at
-  # 256 against 32, while ns and softmax did not move (docs/RESULTS.md).
+  # and on offline-prose hs lost 5 (skip-gram) and 3.7 (CBOW) analogy points
+  # at 256 against 32, while ns held its quality up to 1024 (docs/RESULTS.md).
   batch_size: int = 0
   shuffle: bool = False  # examples in random order within ~1M-token chunks (batches.py)
   steps_per_call: int = 32  # batches per compiled call (lax.scan)
