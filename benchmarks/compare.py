@@ -33,6 +33,7 @@ command, the machine), and prints the tables.
 """
 
 import collections
+import importlib.metadata
 import json
 import os
 import platform
@@ -276,13 +277,13 @@ def machine() -> str:
   except (OSError, StopIteration):
     pass
   versions = []
-  for module in ("jax", "gensim", "fasttext", "numpy"):
+  for package in ("jax", "gensim", "fasttext", "numpy", "word2vec"):
     try:
-      versions.append(f"{module} {__import__(module).__version__}")
-    except (ImportError, AttributeError):
-      versions.append(f"{module} (version unknown)")
+      versions.append(f"{package} {importlib.metadata.version(package)}")
+    except importlib.metadata.PackageNotFoundError:
+      versions.append(f"{package} (not installed)")
   return (f"{cpu}, {FLAGS.cores} of {os.cpu_count()} cores used, Python "
-          f"{platform.python_version()}, {', '.join(versions)}, word2vec.c from PyPI word2vec")
+          f"{platform.python_version()}, {', '.join(versions)} (word2vec.c's tools)")
 
 
 def main(argv):

@@ -13,7 +13,8 @@ def _sentences(documents):
 
 def test_normalise_is_text8_style():
   assert prose.normalise("Hello, World!") == "hello world"
-  assert prose.normalise("In 1987 it cost $5.93.") == "in one nine eight seven it cost five nine three"
+  assert (prose.normalise("In 1987 it cost $5.93.")
+          == "in one nine eight seven it cost five nine three")
   assert prose.normalise("Café naïve — déjà vu") == "cafe naive deja vu"
   assert prose.normalise("see http://www.x.org/a?b=1 or mail me@x.org now") == "see or mail now"
   assert prose.normalise("don't") == "don t"
@@ -70,7 +71,8 @@ def test_email_keeps_the_body_without_quotes_signature_or_footer():
              "On Monday, Bob wrote:\n> quoted text here\n| also quoted\n"
              "I agree with the plan.\nLet us meet.\n-- \nBob's signature\n")
   data = json.dumps({"id": 1, "text": message}).encode()
-  assert _sentences(prose.email_documents("1.json", data)) == [["i agree with the plan", "let us meet"]]
+  assert _sentences(prose.email_documents("1.json", data)) == [
+      ["i agree with the plan", "let us meet"]]
   footer = ("Subject: x\n\nReal words here.\n\n_______________________________________________\n"
             "Exmh-workers mailing list\n")
   assert _sentences(prose.email_documents("2.json", json.dumps({"text": footer}).encode())) == [

@@ -124,7 +124,8 @@ SOURCES = (
 
 
 def corpus_name(include_debian: bool, include_nlp_corpus: bool) -> str:
-  return NAME + ("+debian" if include_debian else "") + ("+nlp-corpus" if include_nlp_corpus else "")
+  return (NAME + ("+debian" if include_debian else "")
+          + ("+nlp-corpus" if include_nlp_corpus else ""))
 
 
 def selected_sources(include_debian: bool, include_nlp_corpus: bool) -> list[Source]:
@@ -251,7 +252,8 @@ def members(archive: Archive, path: str, pattern: str) -> Iterator[tuple[str, by
     return
   matcher = re.compile(pattern)
   with (tarfile.open(path, "r:gz") if archive.registry == "npm" else _deb_data_tar(path)) as tar:
-    chosen = sorted((m.name, m) for m in tar.getmembers() if m.isfile() and matcher.fullmatch(m.name))
+    chosen = sorted((m.name, m) for m in tar.getmembers()
+                    if m.isfile() and matcher.fullmatch(m.name))
     for name, member in chosen:
       yield name, tar.extractfile(member).read()
 

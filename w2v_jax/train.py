@@ -267,7 +267,8 @@ def train(config: config_lib.Config) -> dict:
     epoch_record = progress.log("epoch")
     if not np.isfinite(epoch_record["epoch_loss"]):
       raise UserError(f"training diverged in epoch {epoch + 1} (loss {epoch_record['epoch_loss']}) "
-                      f"at lr {epoch_record['lr']:.5g}, batch size {config_lib.batch_size(config)}; "
+                      f"at lr {epoch_record['lr']:.5g}, "
+                      f"batch size {config_lib.batch_size(config)}; "
                       "lower --alpha or --batch_size")
   if examples_total == 0:
     raise UserError(NO_EXAMPLES)
@@ -290,7 +291,8 @@ def train(config: config_lib.Config) -> dict:
              "workdir": workdir}
   logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
                "training           %.1f s, %.0fk words/s, final epoch loss %.4f\n%s\n"
-               "files in           %s", corpus.stats["tokens"], n, vocab_size, seconds, summary["words_per_s"] / 1e3,
+               "files in           %s", corpus.stats["tokens"], n, vocab_size, seconds,
+               summary["words_per_s"] / 1e3,
                summary["final_epoch_loss"], evaluate.format_summary(results), workdir)
   return dict(summary, eval=results)
 
