@@ -321,8 +321,7 @@ def main(argv):
   summary = summarise(rows)
   reference = "fasttext" if FLAGS.preset == "softmax" else "gensim"
   report = [f"# {name}: ours against {', '.join(t for t in tools if t != 'ours')}", "",
-            f"Command: `python benchmarks/compare.py {' '.join(sys.argv[1:])}`".replace(
-                "compare.py `", "compare.py`"), "",
+            f"Command: `{' '.join(['python benchmarks/compare.py', *sys.argv[1:]])}`", "",
             f"Machine: {machine()}", "",
             f"Corpus: {corpus} ({tokens:,} tokens); our batch size "
             f"{FLAGS.batch_size or 'the default (32 for hs, 256 otherwise)'}"

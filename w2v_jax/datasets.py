@@ -20,6 +20,7 @@ import time
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
 from w2v_jax import offline_corpus
+from w2v_jax import prose
 from w2v_jax.errors import UserError
 
 DEFAULT = "default"
@@ -45,7 +46,6 @@ def gensim_test_data(name: str) -> str:
 
 def _write_default(out_path: str) -> None:
   from gensim import utils  # pylint: disable=import-outside-toplevel
-  from gensim.corpora import wikicorpus  # pylint: disable=import-outside-toplevel
 
   def write_paragraphs(f, text):
     for paragraph in text.split("\n"):
@@ -55,9 +55,8 @@ def _write_default(out_path: str) -> None:
 
   with open(out_path, "w", encoding="utf-8", newline="\n") as f:
     with bz2.open(gensim_test_data(_WIKI)) as wiki:
-      for _, text, _ in wikicorpus.extract_pages(wiki):
-        if not text.lstrip().lower().startswith("#redirect"):
-          write_paragraphs(f, wikicorpus.filter_wiki(text))
+      for text in prose.wiki_texts(wiki):
+        write_paragraphs(f, text)
     with open(gensim_test_data(_LEE), encoding="utf-8") as lee:
       write_paragraphs(f, lee.read())
 

@@ -337,7 +337,7 @@ def analogy_coverage(counts: collections.Counter, questions: dict[str, list],
   return result
 
 
-def write_corpus(folder: str, sources: Sequence[Source], paths: Sequence[str],
+def write_corpus(folder: str, name: str, sources: Sequence[Source], paths: Sequence[str],
                  questions: dict[str, list]) -> dict:
   """Writes folder/corpus.txt and folder/manifest.json; returns the manifest."""
   os.makedirs(folder)
@@ -361,8 +361,7 @@ def write_corpus(folder: str, sources: Sequence[Source], paths: Sequence[str],
         f.write(line + "\n")
         counts.update(line.split())
   manifest = {
-      "corpus": corpus_name(any(s.group == "debian" for s in sources),
-                            any(s.group == "nlp-corpus" for s in sources)),
+      "corpus": name,
       "recipe_version": RECIPE_VERSION,
       "normalisation": "NFKD accents folded to ASCII; URLs and e-mail addresses removed; "
                        "lower-cased; every run of characters other than a-z -> one space; "
@@ -396,7 +395,7 @@ def build(data_dir: str, sources: Sequence[Source], questions: dict[str, list],
   paths = [fetch(source.archive, downloads) for source in sources]
   start = time.time()
   corpus_lib.build_atomically(
-      folder, lambda tmp: write_corpus(tmp, sources, paths, questions))
+      folder, lambda tmp: write_corpus(tmp, name, sources, paths, questions))
   with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
     manifest = json.load(f)
   coverage = manifest["analogy_coverage"]

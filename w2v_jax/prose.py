@@ -13,14 +13,16 @@ that, accents are folded to ASCII ("café" -> "cafe", where wikifil would
 split the word) and URLs and e-mail addresses are removed.
 """
 
+import bz2
 import email
 import email.policy
 import gzip
 import html
+import io
 import json
 import re
 import unicodedata
-from typing import Iterator, Union
+from typing import BinaryIO, Iterator, Union
 
 Document = Union[str, list[str]]  # text with paragraphs, or ready-made sentences
 
@@ -149,15 +151,19 @@ def lines_documents(_: str, data: bytes) -> Iterator[Document]:
       yield line
 
 
-def wikipedia_documents(_: str, data: bytes) -> Iterator[Document]:
-  """A MediaWiki XML dump (bz2): markup removed with gensim's filter_wiki, redirects skipped."""
-  import bz2  # pylint: disable=import-outside-toplevel
-  import io  # pylint: disable=import-outside-toplevel
+def wiki_texts(dump: BinaryIO) -> Iterator[str]:
+  """Article texts of a MediaWiki XML dump, markup removed with gensim's filter_wiki
+  (one paragraph a line); redirect pages are skipped."""
   from gensim.corpora import wikicorpus  # pylint: disable=import-outside-toplevel
-  for _, text, _ in wikicorpus.extract_pages(bz2.open(io.BytesIO(data))):
+  for _, text, _ in wikicorpus.extract_pages(dump):
     if not text.lstrip().lower().startswith("#redirect"):
-      # filter_wiki keeps one paragraph a line.
-      yield "\n\n".join(wikicorpus.filter_wiki(text).split("\n"))
+      yield wikicorpus.filter_wiki(text)
+
+
+def wikipedia_documents(_: str, data: bytes) -> Iterator[Document]:
+  """A bz2-compressed MediaWiki XML dump: an article a document, a paragraph a line."""
+  for text in wiki_texts(bz2.open(io.BytesIO(data))):
+    yield "\n\n".join(text.split("\n"))
 
 
 _QUOTED = re.compile(r"^\s*[>|]|wrote:\s*$|^\s*-+\s*original message", re.IGNORECASE)
