@@ -1,0 +1,231 @@
+"""What every experiment script shares: runs over seeds, their records, tables and plots.
+
+A script builds Configs, hands each to `run`, and writes what it learnt with
+`write_markdown` and `plot_metrics`. Every finished run is appended as one JSON
+line to experiments/results/<name>.jsonl, keyed by its full configuration, so a
+sweep that was stopped continues where it stopped and re-running a script that
+has finished only rewrites its table and plot (`--rerun` trains again).
+
+Runs train in this process with w2v_jax.train.train (one JAX import for the
+whole sweep; each configuration still compiles once). Time is the training
+wall time from summary.json (compilation included, evaluation excluded). Each
+record also keeps `other_cores`: the CPU that other processes of the machine
+used during the run, in cores, so a time taken on a busy machine can be told
+apart from one taken on a quiet machine.
+"""
+
+import dataclasses
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
+from w2v_jax import datasets  # pylint: disable=wrong-import-position
+from w2v_jax import errors  # pylint: disable=wrong-import-position
+from w2v_jax import offline_corpus  # pylint: disable=wrong-import-position
+from w2v_jax import train  # pylint: disable=wrong-import-position
+import host  # pylint: disable=wrong-import-position  (benchmarks/host.py)
+
+RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
+
+# (record key, column title, scale for display): the quality metrics every table reports.
+METRICS = (("analogy_total", "analogy total %", 100.0),
+           ("analogy_semantic", "semantic %", 100.0),
+           ("analogy_syntactic", "syntactic %", 100.0),
+           ("ws353", "WS353 rho", 1.0),
+           ("simlex", "SimLex rho", 1.0))
+TIME = ("train_seconds", "time s", 1.0)
+
+
+def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
+  """A validated Config for one run; workdir under `scratch`, set again per run."""
+  return config_lib.Config(corpus=corpus, workdir=scratch, **overrides).validate()
+
+
+def ensure_corpus(config: config_lib.Config) -> None:
+  """Builds the offline-prose corpus if the run needs it and it is not there yet (~30 s)."""
+  if config.corpus != offline_corpus.NAME:
+    return
+  try:
+    datasets.resolve(config)
+  except errors.UserError:
+    print(f"building --corpus={offline_corpus.NAME} (once; see README)", flush=True)
+    datasets.prepare(config)
+
+
+def _identity(config: config_lib.Config) -> str:
+  """The configuration as a string, without the fields that do not change the result."""
+  fields = dataclasses.asdict(config)
+  for name in ("workdir", "cache_dir", "data_dir", "log_every_secs", "checkpoint_every_secs",
+               "tensorboard", "save_text"):
+    fields.pop(name)
+  return json.dumps(fields, sort_keys=True)
+
+
+def load_records(name: str) -> list:
+  path = os.path.join(RESULTS_DIR, name + ".jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
+        trainer: Callable = train.train) -> dict:
+  """Trains and evaluates `config` unless results/<name>.jsonl already has it; returns its record.
+
+  `labels` (e.g. {"ns_exponent": 0.5, "seed": 1}) go into the record for the
+  tables; the record's identity is the whole configuration.
+  """
+  identity = _identity(config)
+  if not rerun:
+    for record in load_records(name):
+      if record["identity"] == identity:
+        return record
+  ensure_corpus(config)
+  workdir = os.path.join(config.workdir, f"{name}-{len(load_records(name))}-{os.getpid()}")
+  config = dataclasses.replace(config, workdir=workdir)
+  os.makedirs(workdir, exist_ok=True)
+  busy0, own0 = host.busy_cpu_seconds(), _own_cpu_seconds()
+  start = time.time()
+  summary = trainer(config)
+  wall = time.time() - start
+  others = host.busy_cpu_seconds() - busy0 - (_own_cpu_seconds() - own0)
+  record = dict(labels, identity=identity, **metrics_of(summary),
+                other_cores=round(max(others, 0.0) / wall, 2),
+                finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+  os.makedirs(RESULTS_DIR, exist_ok=True)
+  with open(os.path.join(RESULTS_DIR, name + ".jsonl"), "a", encoding="utf-8") as f:
+    f.write(json.dumps(record, sort_keys=True) + "\n")
+  print(f"{name}: {labels} -> " + ", ".join(
+      f"{key} {record[key] * scale:.3g}" for key, _, scale in METRICS + (TIME,)), flush=True)
+  return record
+
+
+def _own_cpu_seconds() -> float:
+  usage = resource.getrusage(resource.RUSAGE_SELF)
+  return usage.ru_utime + usage.ru_stime
+
+
+def metrics_of(summary: dict) -> dict:
+  """The numbers a table needs from train.train's summary (with its evaluation)."""
+  results = summary["eval"]
+  analogy = results["analogy"]
+  return {"analogy_total": analogy["total"], "analogy_semantic": analogy["semantic"],
+          "analogy_syntactic": analogy["syntactic"], "ws353": results["ws353"]["spearman"],
+          "simlex": results["simlex"]["spearman"], "train_seconds": summary["train_seconds"],
+          "words_per_s": summary["words_per_s"], "tokens": summary["tokens"],
+          "vocab_size": summary["vocab_size"], "final_epoch_loss": summary["final_epoch_loss"]}
+
+
+def mean_std(records: Sequence[dict], key: str, scale: float = 1.0):
+  values = np.array([r[key] for r in records], dtype=np.float64) * scale
+  return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def cell(records: Sequence[dict], key: str, scale: float = 1.0, digits: int = 1) -> str:
+  """'mean ± std' over seeds (sample std), or the value for a single run."""
+  mean, std = mean_std(records, key, scale)
+  if len(records) == 1:
+    return f"{mean:.{digits}f}"
+  return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def metric_table(groups: Sequence[tuple], first_column: str,
+                 columns: Sequence[tuple] = METRICS + (TIME,)) -> str:
+  """A markdown table: one row per (label, records) group, mean ± std per column."""
+  header = [first_column, "seeds"] + [title for _, title, _ in columns]
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  for label, records in groups:
+    cells = [str(label), str(len(records))]
+    for key, _, scale in columns:
+      digits = 3 if scale == 1.0 and key in ("ws353", "simlex") else 1
+      cells.append(cell(records, key, scale, digits))
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def machine() -> str:
+  cores = len(os.sched_getaffinity(0))
+  return f"{host.cpu_model()}, {cores} cores, {platform.system()}, Python {platform.python_version()}"
+
+
+def busy_note(records: Sequence[dict]) -> str:
+  """One sentence on how busy the machine was, from the records' other_cores."""
+  others = [r.get("other_cores", 0.0) for r in records]
+  if not others:
+    return ""
+  return (f"Other processes used {min(others):.2f} to {max(others):.2f} cores "
+          f"(median {np.median(others):.2f}) while these runs trained; times taken while "
+          "they used a core or more are slower than on a quiet machine.")
+
+
+def write_markdown(name: str, title: str, command: str, sections: Sequence[str]) -> str:
+  """Writes experiments/results/<name>.md: title, the command, the machine, then sections."""
+  os.makedirs(RESULTS_DIR, exist_ok=True)
+  path = os.path.join(RESULTS_DIR, name + ".md")
+  head = [f"# {title}", "", "Written by", "", "```bash", command, "```", "",
+          f"on {machine()} ({time.strftime('%Y-%m-%d')}). Each run's record is in "
+          f"`{name}.jsonl`; mean ± sample standard deviation over seeds.", ""]
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("\n".join(head + [s.rstrip() + "\n" for s in sections]))
+  print(f"wrote {path}", flush=True)
+  return path
+
+
+def plot_metrics(name: str, xs: Sequence, groups: dict, xlabel: str, title: str,
+                 metrics: Sequence[tuple] = METRICS, log_x: bool = False,
+                 time_axis: bool = True, xticklabels: Optional[Sequence[str]] = None) -> str:
+  """Writes experiments/results/<name>.png: each metric against the swept value.
+
+  `groups` maps a series name (e.g. "skipgram") to a list of record lists, one
+  per x. Analogy metrics (%) on the left panel, correlations in the middle,
+  training time on the right; error bars are one sample std over seeds.
+  """
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+  panels = [[m for m in metrics if m[0].startswith("analogy")],
+            [m for m in metrics if not m[0].startswith("analogy")]]
+  if time_axis:
+    panels.append([TIME])
+  panels = [p for p in panels if p]
+  fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
+  positions = np.arange(len(xs)) if xticklabels else np.asarray(xs, dtype=np.float64)
+  styles = ["-", "--", ":", "-."]
+  for ax, panel in zip(axes[0], panels):
+    for (series, per_x), style in zip(groups.items(), styles):
+      for key, label, scale in panel:
+        stats = [mean_std(records, key, scale) if records else (np.nan, np.nan)
+                 for records in per_x]
+        means, stds = zip(*stats)
+        name_ = label if len(groups) == 1 else f"{series}: {label}"
+        ax.errorbar(positions, means, yerr=stds, linestyle=style, marker="o", capsize=3,
+                    label=name_)
+    ax.set_xlabel(xlabel)
+    if log_x and not xticklabels:
+      ax.set_xscale("symlog", linthresh=min(x for x in xs if x > 0))
+    if xticklabels:
+      ax.set_xticks(positions)
+      ax.set_xticklabels(xticklabels)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+  fig.suptitle(title)
+  fig.tight_layout()
+  os.makedirs(RESULTS_DIR, exist_ok=True)
+  path = os.path.join(RESULTS_DIR, name + ".png")
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+  print(f"wrote {path}", flush=True)
+  return path
