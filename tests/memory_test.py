@@ -44,3 +44,13 @@ def test_device_memory_is_checked_apart_from_the_host():
 def test_available_host_memory_is_found():
   free = memory.available_host()
   assert free is not None and free > 0
+
+
+def test_batch_maker_counts_one_chunk_of_examples():
+  """Skip-gram, window 5, shuffled: 1M tokens x (10 slots x 6 B + 6 pairs x 24 B)."""
+  est = memory.estimate(config_lib.Config(), vocab_size=1000, tokens=10**8)
+  assert est["batch_maker"] == (1 << 20) * (10 * 6 + 6 * 24)
+  small = memory.estimate(config_lib.Config(shuffle=False), vocab_size=1000, tokens=1000)
+  assert small["batch_maker"] == 1000 * (10 * 6 + 6 * 8)  # a corpus smaller than a chunk
+  cbow = memory.estimate(config_lib.Config(model="cbow"), vocab_size=1000, tokens=1000)
+  assert cbow["batch_maker"] == 1000 * (10 * 6 + 54 * 2 + 8)

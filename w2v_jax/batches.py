@@ -38,6 +38,7 @@ import numpy as np
 from w2v_jax import sampling
 
 Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done: int
+CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled together
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -115,7 +116,7 @@ def _examples(model: str, tokens_N, sentence_N, window, shrink_window, rng):
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,
-                  chunk_tokens: int = 1 << 20) -> Iterator[Batch]:
+                  chunk_tokens: int = CHUNK_TOKENS) -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.

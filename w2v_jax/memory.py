@@ -9,6 +9,10 @@ corpus, in bytes:
   corpus_ids  the encoded corpus, int32 per token, memory-mapped
   batches     the host chunks in flight: the prefetch queue (3), the one
               being made and the one being trained on
+  batch_maker the examples of one chunk of the corpus (batches.CHUNK_TOKENS
+              tokens) while they are made and shuffled: per token its 2W
+              context slots and their masks, and per example its ids (plus a
+              permutation and the permuted copies with shuffle)
   rows        the rows one step gathers, their gradients and updates:
               B (K + 1 + context slots) x D for ns, B (L + slots) x D for hs
               (L counted as 40, a deep Huffman path), B x slots x D for softmax
@@ -22,6 +26,7 @@ shrink the largest term.
 
 import os
 
+from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax.errors import UserError
 
@@ -38,6 +43,7 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   gathered = {"ns": 1 + config.negative, "hs": 40, "softmax": 0}[config.loss] + slots
   return {
       "tables": 4 * d * (v + out_rows),
+      "batch_maker": _batch_maker(config, tokens),
       "optimizer": 0,
       "corpus_ids": 4 * tokens,
       "batches": PREFETCH_CHUNKS * config.steps_per_call * b * example_bytes,
@@ -46,9 +52,21 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   }
 
 
+def _batch_maker(config: config_lib.Config, tokens: int) -> int:
+  """Bytes batches.iterate_epoch holds for one chunk (module docstring); no subsampling."""
+  chunk, w = min(batches_lib.CHUNK_TOKENS, tokens), config.window
+  windows = chunk * 2 * w * 6  # int32 ids, bool mask and one bool temporary per slot
+  copies = 2 if config.shuffle else 1
+  if config.model == "skipgram":
+    pairs = chunk * (w + 1 if config.shrink_window else 2 * w)  # 2 E[half-width] per centre
+    return windows + pairs * (8 * copies + 8 * (copies - 1))  # ids (x2), int64 permutation
+  return windows + chunk * ((4 + 5 * 2 * w) * copies + 8 * (copies - 1))
+
+
 def needs(est: dict, device_is_host: bool) -> tuple[int, int]:
   """(host bytes, device bytes) the run needs; on a CPU both are the host's."""
-  host = est["corpus_ids"] + est["batches"] + est["tables"]  # the host copy of the tables
+  host = (est["corpus_ids"] + est["batches"] + est["batch_maker"]
+          + est["tables"])  # the host copy of the tables
   device = (est["tables"] + est["optimizer"] + est["rows"] + est["softmax"]
             + est["batches"] // PREFETCH_CHUNKS)
   return (host + device, 0) if device_is_host else (host, device)
@@ -95,6 +113,7 @@ _ADVICE = {
     "tables": "raise --min_count, set --max_vocab or lower --dim",
     "corpus_ids": "train on a smaller corpus or raise --min_count",
     "batches": "lower --steps_per_call or --batch_size",
+    "batch_maker": "lower --window",
     "rows": "lower --batch_size or --dim",
     "softmax": "use --loss=ns or --loss=hs, or lower --batch_size",
 }
