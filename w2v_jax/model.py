@@ -166,13 +166,13 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
     if loss == "hs":
       return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
                                       extra["path_mask"], skip_beyond)
-    return losses.skipgram_softmax_batch(rows["emb_in"], rows["emb_out"], extra["target"])
+    return losses.softmax_batch_blocked(rows["emb_in"], rows["emb_out"], extra["target"])
   mask = extra["context_mask"]
   if loss == "hs":
     return losses.cbow_hs_batch(rows["emb_in"], mask, rows["nodes"], extra["codes"],
                                 extra["path_mask"], cbow_mean, skip_beyond)
-  return losses.cbow_softmax_batch(rows["emb_in"], mask, rows["emb_out"], extra["target"],
-                                   cbow_mean)
+  h_BxD = jax.vmap(losses.cbow_hidden, in_axes=(0, 0, None))(rows["emb_in"], mask, cbow_mean)
+  return losses.softmax_batch_blocked(h_BxD, rows["emb_out"], extra["target"])
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
