@@ -73,7 +73,10 @@ def softmax_loss(h_D, emb_out_VxD, target):
   return jax.nn.logsumexp(logits_V) - logits_V[target]
 
 
-def softmax_batch_blocked(h_BxD, emb_out_VxD, target_B, block_rows=4096):
+SOFTMAX_BLOCK_ROWS = 4096  # [256, 4096] float32 blocks: 4 MiB each
+
+
+def softmax_batch_blocked(h_BxD, emb_out_VxD, target_B, block_rows=SOFTMAX_BLOCK_ROWS):
   """Full softmax for a batch, -u_o.h + logsumexp_w(u_w.h) [B], in blocks of output rows.
 
   The same value as vmap(softmax_loss) but never holds a [B, V] array: the

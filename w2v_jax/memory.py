@@ -16,7 +16,9 @@ corpus, in bytes:
   rows        the rows one step gathers, their gradients and updates:
               B (K + 1 + context slots) x D for ns, B (L + slots) x D for hs
               (L counted as 40, a deep Huffman path), B x slots x D for softmax
-  softmax     the full softmax's [B, V] logits, probabilities and gradient
+  softmax     the full softmax's dense [V, D] gradient of emb_out, and the
+              logits, probabilities and gradient of one block of output rows
+              [B, min(V, losses.SOFTMAX_BLOCK_ROWS)]
 The tables live on the device; the host needs one more copy of them while a
 checkpoint or the outputs are written. On a CPU the device is the host.
 Compiled-program buffers and Python itself are not counted, so the estimate is
@@ -28,6 +30,7 @@ import os
 
 from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
+from w2v_jax import losses
 from w2v_jax.errors import UserError
 
 PREFETCH_CHUNKS = 5  # train.prefetch's queue (3) + the chunk being made + the one training
@@ -48,7 +51,8 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
       "corpus_ids": 4 * tokens,
       "batches": PREFETCH_CHUNKS * config.steps_per_call * b * example_bytes,
       "rows": 3 * 4 * b * gathered * d,
-      "softmax": 3 * 4 * b * v if config.loss == "softmax" else 0,
+      "softmax": (4 * v * d + 3 * 4 * b * min(v, losses.SOFTMAX_BLOCK_ROWS)
+                  if config.loss == "softmax" else 0),
   }
 
 
@@ -115,7 +119,7 @@ _ADVICE = {
     "batches": "lower --steps_per_call or --batch_size",
     "batch_maker": "lower --window",
     "rows": "lower --batch_size or --dim",
-    "softmax": "use --loss=ns or --loss=hs, or lower --batch_size",
+    "softmax": "use --loss=ns or --loss=hs, or set --max_vocab",
 }
 
 
