@@ -40,7 +40,7 @@ def test_device_memory_is_checked_apart_from_the_host():
   assert device > est["tables"] + est["softmax"]  # the step's blocks live on the device
   assert host < device
   with pytest.raises(UserError, match="of device memory .*the largest part is tables"):
-    memory.check(est, device_is_host=False, host_free=64 * GIB, device_free=2 * GIB)
+    memory.check(est, device_is_host=False, host_free=64 * GIB, device_free=GIB)
 
 
 def test_available_host_memory_is_found():
