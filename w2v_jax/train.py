@@ -432,6 +432,7 @@ def train(config: config_lib.Config) -> dict:
 
   init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+  data = dataclasses.replace(data, noise_V=None, tree=None)  # the tables hold copies now
   tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha)
   init = lambda: model_lib.init_state(
       model_lib.init_params(init_key, vocab_size, config.dim, config.loss), tx)
