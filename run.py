@@ -92,6 +92,8 @@ flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),
                   "JAX backend: cpu, gpu or tpu; empty = what JAX finds.")
+flags.DEFINE_integer("cpu_threads", _D.cpu_threads,
+                     "Threads in XLA's CPU thread pools; 0 = one per usable core.")
 flags.DEFINE_float("log_every_secs", _D.log_every_secs, "Seconds between progress lines.")
 flags.DEFINE_float("checkpoint_every_secs", _D.checkpoint_every_secs,
                    "Seconds between checkpoints (WORKDIR/checkpoint.npz), which are also "
@@ -150,6 +152,30 @@ def _prepare_workdir(path: str) -> None:
                     "--workdir") from None
 
 
+def _limit_cpu_threads(threads: int) -> None:
+  """Starts JAX's CPU client with pools of `threads` threads.
+
+  XLA sizes its CPU thread pools from the cores the process may run on when
+  the client starts (sched_getaffinity), so the process is restricted to
+  `threads` cores while it starts, and every thread, the pools' included, is
+  given all the cores back afterwards.
+  """
+  if not threads or not hasattr(os, "sched_setaffinity"):
+    return
+  cores = os.sched_getaffinity(0)
+  if threads >= len(cores):
+    return
+  os.sched_setaffinity(0, sorted(cores)[:threads])
+  try:
+    jax.devices("cpu")
+  finally:
+    for task in os.listdir("/proc/self/task"):
+      try:
+        os.sched_setaffinity(int(task), cores)
+      except OSError:  # a thread that ended meanwhile
+        pass
+
+
 def _select_platform(name: str) -> None:
   """cpu: JAX's CPU backend only. gpu/tpu: that backend's first device (CUDA or ROCm for gpu)."""
   if not name:
@@ -176,6 +202,7 @@ def main(argv):
   if FLAGS.mode == "prepare":
     print(datasets.prepare(config))  # the corpus file's path, as the last line
     return
+  _limit_cpu_threads(config.cpu_threads)
   _select_platform(config.platform)
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":

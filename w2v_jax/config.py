@@ -83,6 +83,9 @@ class Config:
   seed: int = 0
   # Running.
   platform: str = ""  # "" = what JAX finds; cpu, gpu or tpu
+  # Threads in XLA's CPU thread pools; 0 = XLA's own choice (one per core the
+  # process may use). Set before JAX starts its CPU client (run.py).
+  cpu_threads: int = 0
   log_every_secs: float = 5.0
   # Long runs (checkpoint.py): a checkpoint every this many seconds, between
   # compiled calls, and at each epoch end; 0 = after every call.
@@ -136,6 +139,8 @@ class Config:
     for name, value in positive.items():
       if value < 1:
         raise UserError(f"--{name} must be at least 1, got {value}")
+    if self.cpu_threads < 0:
+      raise UserError(f"--cpu_threads must be >= 1 (or 0 for XLA's default), got {self.cpu_threads}")
     if self.batch_size < 0:
       raise UserError(f"--batch_size must be >= 1 (or 0 for the loss's default), "
                       f"got {self.batch_size}")
