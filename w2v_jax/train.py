@@ -48,6 +48,7 @@ from w2v_jax import export
 from w2v_jax import huffman
 from w2v_jax import memory
 from w2v_jax import model as model_lib
+from w2v_jax import parallel
 from w2v_jax import sampling
 from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import Interrupted
@@ -150,6 +151,18 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int):
       pending = []
   if pending:
     yield emit()
+
+
+def placed_chunks(chunks, mesh):
+  """(chunk on the mesh's devices, examples, words done, kept done) per grouped chunk.
+
+  Run inside `prefetch`, so the host-to-device copy overlaps training too.
+  """
+  for chunk, examples in chunks:
+    kept_done = chunk.pop("kept_done")  # host-side progress only
+    words_done = chunk["words_done"][-1]
+    yield (parallel.place(chunk, parallel.chunk_shardings(chunk, mesh)), examples, words_done,
+           kept_done)
 
 
 def prefetch(iterator, depth: int = 3):
@@ -359,8 +372,7 @@ def check_eval_files(config: config_lib.Config) -> None:
       evaluate.read_word_pairs(path)
 
 
-def check_memory(config: config_lib.Config, vocab_size: int, tokens: int) -> None:
-  device = jax.devices()[0]
+def check_memory(config: config_lib.Config, vocab_size: int, tokens: int, device) -> None:
   est = memory.estimate(config, vocab_size, tokens)
   host_free, device_free = memory.available_host(), memory.available_device(device)
   on_host = device.platform == "cpu"
@@ -368,7 +380,8 @@ def check_memory(config: config_lib.Config, vocab_size: int, tokens: int) -> Non
                "unknown" if host_free is None else memory.format_bytes(host_free),
                "" if device_free is None else
                f", {device.platform} {memory.format_bytes(device_free)}")
-  memory.check(est, on_host, host_free, None if on_host else device_free)
+  memory.check(est, on_host, host_free, None if on_host else device_free,
+               devices=config.num_devices, rows_sharded=config.table_sharding == "rows")
 
 
 class _StopRequest:
@@ -414,7 +427,13 @@ def train(config: config_lib.Config) -> dict:
   files, corpus, window, memory) is checked before the first file is written.
   With config.resume, continues from WORKDIR/checkpoint.npz and ends with the
   tables the uninterrupted run would have had, bit for bit on a CPU.
+
+  The run spans config.num_devices devices (parallel.py); the config it
+  records, checkpoints and resumes against holds the resolved number (-1 =
+  all becomes the count), so a resumed run must see as many.
   """
+  mesh = parallel.make_mesh(config)
+  config = dataclasses.replace(config, num_devices=mesh.size)
   workdir = config.workdir
   meta = checkpoint.check_workdir(config)
   check_eval_files(config)
@@ -426,15 +445,16 @@ def train(config: config_lib.Config) -> dict:
       os.path.dirname(corpus.stats["cache"]))}  # the file's identity digest (corpus.py)
   if meta:
     checkpoint.check_corpus(meta, corpus_id, workdir)
-  check_memory(config, vocab_size, n)
+  check_memory(config, vocab_size, n, mesh.devices.flat[0])
+  multiple = parallel.row_multiple(config, mesh, vocab_size)
   alpha = config_lib.learning_rate(config)
   total_words = config.epochs * n
 
   init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
-  tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha)
-  init = lambda: model_lib.init_state(
-      model_lib.init_params(init_key, vocab_size, config.dim, config.loss), tx)
+  tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha, mesh)
+  init = lambda: model_lib.init_state(parallel.pad_rows(
+      model_lib.init_params(init_key, vocab_size, config.dim, config.loss), multiple), tx)
   if meta:
     saved = checkpoint.load(workdir)
     state = checkpoint.restore_state(saved.state_leaves, jax.eval_shape(init),
@@ -443,11 +463,14 @@ def train(config: config_lib.Config) -> dict:
     logging.info("resuming from %s (%s)", checkpoint.path(workdir), checkpoint.describe(meta))
   else:
     state = init()
+  state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
+  train_key = parallel.place(train_key, parallel.everywhere(mesh))
   write_json(os.path.join(workdir, "config.json"),
              run_record(config, corpus.stats["cache"], alpha, meta["step"] if meta else None))
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
-               "alpha %g, on %s", config.model, config.loss, n, config.epochs, vocab_size,
-               config.dim, config_lib.batch_size(config), alpha, jax.devices()[0].platform)
+               "alpha %g, on %d %s device(s), tables %s", config.model, config.loss, n,
+               config.epochs, vocab_size, config.dim, config_lib.batch_size(config), alpha,
+               mesh.size, mesh.devices.flat[0].platform, config.table_sharding)
 
   progress = Progress(config, total_words, os.path.join(workdir, "metrics.jsonl"), meta)
   start = time.time()
@@ -471,7 +494,7 @@ def train(config: config_lib.Config) -> dict:
     progress.update(loss_T, lr_T, examples, words_done, kept_done)
 
   def save(epoch, calls):
-    host = jax.device_get(state)
+    host = parallel.to_host(state)
     if not all(np.isfinite(t).all() for t in host["params"].values()):
       raise _diverged(config, step, "a table holds non-finite values", progress.lr,
                       epoch if calls else epoch - 1, last_good)
@@ -491,15 +514,15 @@ def train(config: config_lib.Config) -> dict:
         if calls == 0:
           progress.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
-        chunks = prefetch(itertools.islice(grouped_batches(config, data, epoch), calls, None))
+        chunks = prefetch(placed_chunks(
+            itertools.islice(grouped_batches(config, data, epoch), calls, None), mesh))
         try:
-          for chunk, examples in chunks:
-            kept_done = chunk.pop("kept_done")  # host-side progress only
+          for chunk, examples, words_done, kept_done in chunks:
             state, out = train_chunk(state, chunk, train_key)
             compiled = compiled or time.time()
             if waiting is not None:
               read(waiting)
-            waiting = (step, epoch, out, examples, chunk["words_done"][-1], kept_done)
+            waiting = (step, epoch, out, examples, words_done, kept_done)
             step += steps_per_call
             calls += 1
             examples_total += examples
@@ -525,7 +548,7 @@ def train(config: config_lib.Config) -> dict:
   if examples_total == 0:
     os.remove(checkpoint.path(workdir))  # nothing was trained; nothing to resume
     raise UserError(NO_EXAMPLES)
-  params = jax.device_get(state["params"])
+  params = parallel.strip_rows(parallel.to_host(state["params"]), vocab_size)
   seconds = time.time() - progress.start  # all sessions of the run
   segment = time.time() - start
 

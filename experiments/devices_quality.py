@@ -1,0 +1,88 @@
+"""One device against 8 simulated CPU devices, both table layouts: same vectors, up to seed noise.
+
+  python experiments/devices_quality.py                  # 3 seeds x 3 layouts, default corpus
+  python experiments/devices_quality.py --seeds=0 --layouts=8-rows
+
+Each run is `python run.py --seed=S --num_devices=N --table_sharding=L` on the default corpus
+(skip-gram NS, every other flag at its default) in a process of its own started with
+XLA_FLAGS=--xla_force_host_platform_device_count=8, so the one-device runs see 8 devices too and
+use one. It should show the 8-device analogy accuracy and WS353 / SimLex-999 Spearman within
+the spread of the one-device runs over seeds: splitting a batch across devices changes only the
+order in which the same updates are summed. It prints a Markdown table (the one in
+docs/SCALING.md) and appends one JSON line per run to --out.
+
+The words/s it reports are not a speed measurement: 8 simulated devices share the machine's
+cores (2 on the development machine, often shared with other work), so they measure the cost of
+simulating devices, not of using them.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAYOUTS = {"1": (1, "replicated"), "8-replicated": (8, "replicated"), "8-rows": (8, "rows")}
+
+
+def run_one(layout: str, seed: int, workroot: str) -> dict:
+  devices, tables = LAYOUTS[layout]
+  workdir = os.path.join(workroot, f"{layout}-seed{seed}")
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  start = time.time()
+  subprocess.run([sys.executable, os.path.join(ROOT, "run.py"), f"--workdir={workdir}",
+                  f"--seed={seed}", f"--num_devices={devices}", f"--table_sharding={tables}",
+                  "--platform=cpu"], env=env, check=True, capture_output=True)
+  with open(os.path.join(workdir, "eval.json")) as f:
+    results = json.load(f)
+  with open(os.path.join(workdir, "summary.json")) as f:
+    summary = json.load(f)
+  return {"layout": layout, "seed": seed, "analogy": results["analogy"]["total"],
+          "ws353": results["ws353"]["spearman"], "simlex": results["simlex"]["spearman"],
+          "final_epoch_loss": summary["final_epoch_loss"], "words_per_s": summary["words_per_s"],
+          "wall_s": round(time.time() - start, 1)}
+
+
+def table(rows: list[dict]) -> str:
+  lines = ["| layout | seeds | analogy % | WS353 | SimLex-999 | final loss |",
+           "|---|---|---|---|---|---|"]
+  for layout in LAYOUTS:
+    mine = [r for r in rows if r["layout"] == layout]
+    if not mine:
+      continue
+    def cell(key, scale=1.0, digits=3):
+      values = [scale * r[key] for r in mine]
+      return (f"{np.mean(values):.{digits}f} ({min(values):.{digits}f} to "
+              f"{max(values):.{digits}f})")
+    lines.append(f"| {layout} | {','.join(str(r['seed']) for r in mine)} | "
+                 f"{cell('analogy', 100, 2)} | {cell('ws353')} | {cell('simlex')} | "
+                 f"{cell('final_epoch_loss', digits=4)} |")
+  return "\n".join(lines)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--seeds", default="0,1,2")
+  parser.add_argument("--layouts", default=",".join(LAYOUTS))
+  parser.add_argument("--workroot", default="runs/devices_quality")
+  parser.add_argument("--out", default=os.path.join(ROOT, "experiments", "results",
+                                                    "devices_quality.jsonl"))
+  args = parser.parse_args()
+  os.makedirs(os.path.dirname(args.out), exist_ok=True)
+  rows = []
+  for seed in [int(s) for s in args.seeds.split(",")]:
+    for layout in args.layouts.split(","):
+      row = run_one(layout, seed, args.workroot)
+      print(json.dumps(row), flush=True)
+      with open(args.out, "a") as f:
+        f.write(json.dumps(row) + "\n")
+      rows.append(row)
+  print(table(rows))
+
+
+if __name__ == "__main__":
+  main()

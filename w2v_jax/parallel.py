@@ -1,0 +1,152 @@
+"""Several devices and hosts on JAX's own runtime: one mesh, two table layouts.
+
+Training runs one program over a 1-D mesh of `num_devices` devices (axis
+"data"), the same compiled chunk as on one device (model.make_train_chunk):
+  batches   every [T, B, ...] chunk array is split along B,
+            PartitionSpec(None, "data"): each device holds B / n examples;
+  tables    "replicated": every device holds whole tables, PartitionSpec();
+            "rows": each device holds V / n rows, PartitionSpec("data", None).
+The layouts are NamedShardings pinned on the state with sharding constraints,
+so XLA's SPMD partitioner writes the collectives: with replicated tables the
+scatter-adds of every device's updates become an all-reduce; with row-sharded
+tables each device gathers and updates only the rows it owns and the gathered
+rows and updates cross devices (docs/SCALING.md has the volumes). Nothing
+here computes on its own; one device is the mesh of one, and gives the very
+same numbers as no mesh at all (tests/parallel_test.py).
+
+Row sharding needs V divisible by n, so the tables are padded with zero rows to
+a multiple of n. Row ids never reach the padding (ids, negatives and tree
+nodes are all < V), so those rows stay zero; `strip_rows` removes them before
+anything is exported. Checkpoints keep the padded tables, and a resumed run
+must use the same --num_devices and --table_sharding anyway (checkpoint.py).
+
+Several hosts: `initialize` calls jax.distributed.initialize, after which
+jax.devices() lists every process's devices and the mesh spans them. Every
+process makes the same batches from the same seed (they are a pure function
+of seed and epoch) and hands its own devices only their slice of each chunk
+(`place`, jax.make_array_from_callback): a process transfers B / P examples
+per step, though its host still reads the whole id array to make them (see
+README, "Several devices and hosts", for what that costs).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from w2v_jax import config as config_lib
+from w2v_jax.errors import UserError
+
+AXIS = "data"
+
+
+def initialize(config: config_lib.Config) -> None:
+  """Joins the processes of a multi-host run; before anything touches a device."""
+  if config.num_processes == 1:
+    return
+  # The CPU backend has no cross-process collectives unless told to use gloo;
+  # the setting does not touch the other backends.
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  try:
+    jax.distributed.initialize(coordinator_address=config.coordinator_address,
+                               num_processes=config.num_processes,
+                               process_id=config.process_id)
+  except (RuntimeError, ValueError) as e:
+    raise UserError(f"jax.distributed.initialize failed for process {config.process_id} of "
+                    f"{config.num_processes} at {config.coordinator_address} "
+                    f"({str(e).splitlines()[0]})") from None
+
+
+def make_mesh(config: config_lib.Config) -> Mesh:
+  """The 1-D mesh of the first --num_devices devices (-1: all, on every host)."""
+  available = jax.devices(config.platform or None)
+  n = len(available) if config.num_devices == -1 else config.num_devices
+  if n > len(available):
+    hint = (" (on a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N set before the "
+            "run starts simulates N devices)" if available[0].platform == "cpu" else "")
+    raise UserError(f"--num_devices={n}, but JAX sees {len(available)} "
+                    f"{available[0].platform} device(s){hint}")
+  if jax.process_count() > 1 and n != len(available):
+    raise UserError(f"--num_devices={n} leaves out devices of some processes; with several "
+                    "processes pass --num_devices=-1")
+  config_lib.check_batch_split(config, n)
+  return Mesh(np.asarray(available[:n]), (AXIS,))
+
+
+def row_multiple(config: config_lib.Config, mesh: Mesh, vocab_size: int) -> int:
+  """Tables are padded to a multiple of this many rows (1 unless row-sharded).
+
+  Not for the full softmax, whose every step reads every output row: a zero
+  row would join the normaliser with logit 0.
+  """
+  if config.table_sharding != "rows":
+    return 1
+  if config.loss == "softmax" and vocab_size % mesh.size:
+    raise UserError(f"--loss=softmax --table_sharding=rows needs a vocabulary divisible by the "
+                    f"{mesh.size} devices, but it has {vocab_size} words: set --max_vocab to a "
+                    f"multiple of {mesh.size}, or use --table_sharding=replicated")
+  return mesh.size
+
+
+def pad_rows(params: dict, multiple: int) -> dict:
+  """Appends zero rows so that every table's row count is a multiple of `multiple`."""
+  return {name: jnp.pad(t, ((0, -t.shape[0] % multiple), (0, 0))) for name, t in params.items()}
+
+
+def strip_rows(params: dict, vocab_size: int) -> dict:
+  """The tables without pad_rows' padding: V rows, or V - 1 for the tree's nodes."""
+  return {name: t[:vocab_size - 1 if name == "nodes" else vocab_size]
+          for name, t in params.items()}
+
+
+def everywhere(mesh: Mesh) -> NamedSharding:
+  """Whole on every device of the mesh."""
+  return NamedSharding(mesh, P())
+
+
+def state_shardings(state, mesh: Mesh, table_sharding: str):
+  """Where each leaf of the training state lives: tables per layout, the rest everywhere."""
+  table = NamedSharding(mesh, P(AXIS, None)) if table_sharding == "rows" else everywhere(mesh)
+  return dict({k: jax.tree_util.tree_map(lambda _: everywhere(mesh), v)
+               for k, v in state.items()},
+              params={name: table for name in state["params"]})
+
+
+def replicate(mesh: Mesh, *arrays):
+  """The arrays made whole on every device of the mesh (inside jit).
+
+  Replicated tables: the step's sparse updates [N, D] (N = rows a batch
+  touches) are computed where their examples are, then all-gathered, and each
+  device scatter-adds all of them into its copy. Left to itself, XLA would
+  scatter each device's updates into a zero table and all-reduce the dense
+  [V, D] tables instead: V / N times the volume (8,000x for V = 3M, N = 370).
+  """
+  return jax.lax.with_sharding_constraint(arrays, everywhere(mesh))
+
+
+def chunk_shardings(chunk: dict, mesh: Mesh) -> dict:
+  """[T, B, ...] arrays split along B; per-step scalars ([T]: words_done) everywhere."""
+  return {k: NamedSharding(mesh, P(None, AXIS)) if np.ndim(v) >= 2 else everywhere(mesh)
+          for k, v in chunk.items()}
+
+
+def place(tree, shardings):
+  """Host (or single-device) arrays as global arrays with the given shardings.
+
+  Each process builds only the slices its own devices hold, so with several
+  hosts every process passes the same global values and none sends another's.
+  """
+  def one(x, sharding):
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+  return jax.tree_util.tree_map(one, tree, shardings)
+
+
+def to_host(tree):
+  """NumPy copies of (possibly sharded, possibly multi-host) arrays, whole on every process."""
+  if jax.process_count() == 1:
+    return jax.device_get(tree)
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  return multihost_utils.process_allgather(tree, tiled=True)
