@@ -1,14 +1,16 @@
 """One device against 8 simulated CPU devices, both table layouts: same vectors, up to seed noise.
 
   python experiments/devices_quality.py                  # 3 seeds x 3 layouts, default corpus
-  python experiments/devices_quality.py --seeds=0 --layouts=8-rows
+  python experiments/devices_quality.py --seeds=0 --layouts=8-rows,2-processes
 
 Each run is `python run.py --seed=S --num_devices=N --table_sharding=L` on the default corpus
 (skip-gram NS, every other flag at its default) in a process of its own started with
 XLA_FLAGS=--xla_force_host_platform_device_count=8, so the one-device runs see 8 devices too and
-use one. It should show the 8-device analogy accuracy and WS353 / SimLex-999 Spearman within
-the spread of the one-device runs over seeds: splitting a batch across devices changes only the
-order in which the same updates are summed. It prints a Markdown table (the one in
+use one; "2-processes" is two run.py processes joined by jax.distributed on localhost, one CPU
+device each, each reading half of the corpus. It should show the analogy accuracy and WS353 /
+SimLex-999 Spearman of every layout within the spread of the one-device runs over seeds:
+splitting a batch across devices changes only the order in which the same updates are summed,
+and splitting the corpus across processes changes which examples share a batch. It prints a Markdown table (the one in
 docs/SCALING.md) and appends one JSON line per run to --out.
 
 The words/s it reports are not a speed measurement: 8 simulated devices share the machine's
@@ -19,6 +21,7 @@ simulating devices, not of using them.
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -26,17 +29,35 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAYOUTS = {"1": (1, "replicated"), "8-replicated": (8, "replicated"), "8-rows": (8, "rows")}
+LAYOUTS = {"1": (1, "replicated"), "8-replicated": (8, "replicated"), "8-rows": (8, "rows"),
+           "2-processes": (-1, "rows")}
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
 
 
 def run_one(layout: str, seed: int, workroot: str) -> dict:
   devices, tables = LAYOUTS[layout]
   workdir = os.path.join(workroot, f"{layout}-seed{seed}")
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  cmd = [sys.executable, os.path.join(ROOT, "run.py"), f"--seed={seed}",
+         f"--num_devices={devices}", f"--table_sharding={tables}", "--platform=cpu"]
   start = time.time()
-  subprocess.run([sys.executable, os.path.join(ROOT, "run.py"), f"--workdir={workdir}",
-                  f"--seed={seed}", f"--num_devices={devices}", f"--table_sharding={tables}",
-                  "--platform=cpu"], env=env, check=True, capture_output=True)
+  if layout == "2-processes":  # one CPU device each, on this machine
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    address = f"localhost:{_free_port()}"
+    procs = [subprocess.Popen(cmd + [f"--workdir={workdir}" + ("" if p == 0 else "-p1"),
+                                     "--num_processes=2", f"--process_id={p}",
+                                     f"--coordinator_address={address}"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for p in (0, 1)]
+    if any(proc.wait() for proc in procs):
+      raise RuntimeError(f"{layout} seed {seed} failed")
+  else:
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    subprocess.run(cmd + [f"--workdir={workdir}"], env=env, check=True, capture_output=True)
   with open(os.path.join(workdir, "eval.json")) as f:
     results = json.load(f)
   with open(os.path.join(workdir, "summary.json")) as f:

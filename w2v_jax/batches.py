@@ -40,8 +40,9 @@ from w2v_jax import sampling
 Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done: int
 
 
-def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
-  return np.random.default_rng([seed, epoch])
+def epoch_rng(seed: int, epoch: int, stream: tuple = ()) -> np.random.Generator:
+  """The epoch's generator; `stream` (e.g. a process index) gives independent others."""
+  return np.random.default_rng([seed, epoch, *stream])
 
 
 def sentence_chunks(offsets: np.ndarray, chunk_tokens: int) -> Iterator[tuple[int, int]]:
@@ -118,14 +119,14 @@ def _examples(model: str, tokens_N, sentence_N, per_centre: dict, window, shrink
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,
-                  chunk_tokens: int = 1 << 20) -> Iterator[Batch]:
+                  chunk_tokens: int = 1 << 20, stream: tuple = ()) -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.
   CBOW batch: centre [B] int32, context [B, 2W] int32, context_mask [B, 2W]
   bool, mask [B] bool.
   """
-  rng = epoch_rng(seed, epoch)
+  rng = epoch_rng(seed, epoch, stream)
   pending: list[dict] = []   # examples not yet batched, in order
   pending_rows = 0
   kept = 0                   # tokens that survived subsampling so far

@@ -219,6 +219,8 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
 
   def chunk_fn(state, chunk, key):
     chunk = dict(chunk)
+    if chunk["words_done"].ndim == 2:  # [T, devices]: each process's position (parallel.py)
+      chunk["words_done"] = chunk["words_done"].max(axis=1)
     if config.loss == "ns":
       # Drawn for the whole chunk before the loop, so they sit in memory: drawn
       # inside it, XLA fuses the hash into each of the D elements of every

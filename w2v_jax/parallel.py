@@ -21,17 +21,23 @@ anything is exported. Checkpoints keep the padded tables, and a resumed run
 must use the same --num_devices and --table_sharding anyway (checkpoint.py).
 
 Several hosts: `initialize` calls jax.distributed.initialize, after which
-jax.devices() lists every process's devices and the mesh spans them. Every
-process makes the same batches from the same seed (they are a pure function
-of seed and epoch) and hands its own devices only their slice of each chunk
-(`place`, jax.make_array_from_callback): a process transfers B / P examples
-per step, though its host still reads the whole id array to make them (see
-README, "Several devices and hosts", for what that costs).
+jax.devices() lists every process's devices and the mesh spans them. Process
+p of P reads only its slice of the id array (`corpus_shard`: contiguous
+sentences, about N / P tokens) and makes batches of B / P examples from it
+with a random stream of its own (train.epoch_batches); `place_chunk` joins the
+processes' [T, B / P] chunks into the global [T, B] one, each process's part
+on its own devices. The slices yield slightly different numbers of batches,
+so every epoch each process counts its own first and all run the largest
+count, the short ones finishing with fully masked batches (`agree_max`). The
+learning rate runs on the most advanced process's position: each passes its
+own (its slice's fraction done, times N) per device, and the step takes the
+maximum. With one process all of this is the plain single-process data path.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -132,6 +138,42 @@ def chunk_shardings(chunk: dict, mesh: Mesh) -> dict:
           for k, v in chunk.items()}
 
 
+def corpus_shard(offsets, process: int, processes: int) -> tuple[int, int]:
+  """Sentences [s0, s1) of process `process`: contiguous, about N / processes tokens."""
+  n = int(offsets[-1])
+  s0, s1 = (int(np.searchsorted(offsets, p * n // processes)) for p in (process, process + 1))
+  if s1 <= s0:
+    raise UserError(f"the corpus has too few sentences ({len(offsets) - 1}) to give each of "
+                    f"{processes} processes its own")
+  return s0, s1
+
+
+def place_chunk(chunk: dict, mesh: Mesh) -> dict:
+  """This process's [T, B / P, ...] chunk as part of the global [T, B, ...] chunk, split along B.
+
+  words_done [T] becomes [T, devices], this process's position on each of its
+  devices (model.make_train_chunk takes the largest).
+  """
+  local = sum(d.process_index == jax.process_index() for d in mesh.devices.flat)
+  chunk = dict(chunk, words_done=np.repeat(np.asarray(chunk["words_done"])[:, None], local, 1))
+  sharding = NamedSharding(mesh, P(None, AXIS))
+  return {k: jax.make_array_from_process_local_data(
+              sharding, v, (v.shape[0], v.shape[1] * jax.process_count()) + v.shape[2:])
+          for k, v in chunk.items()}
+
+
+def count_examples(mesh: Mesh):
+  """A compiled sum of a global [T, B] mask, whole on every process."""
+  return jax.jit(lambda mask: jnp.sum(mask, dtype=jnp.int32), out_shardings=everywhere(mesh))
+
+
+def agree_max(value: int) -> int:
+  """The largest of every process's value (a small collective); the value itself alone."""
+  if jax.process_count() == 1:
+    return value
+  return int(np.max(multihost_utils.process_allgather(np.asarray(value))))
+
+
 def place(tree, shardings):
   """Host (or single-device) arrays as global arrays with the given shardings.
 
@@ -148,5 +190,4 @@ def to_host(tree):
   """NumPy copies of (possibly sharded, possibly multi-host) arrays, whole on every process."""
   if jax.process_count() == 1:
     return jax.device_get(tree)
-  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
   return multihost_utils.process_allgather(tree, tiled=True)

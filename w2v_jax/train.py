@@ -81,12 +81,21 @@ def prepare_data(config: config_lib.Config) -> Data:
   return Data(corpus=corpus, keep_V=keep_V, noise_V=noise_V, tree=tree)
 
 
-def epoch_batches(config: config_lib.Config, data: Data, epoch: int):
+def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
+                  processes: int = 1):
+  """The epoch's batches; of several processes, process `process`'s share (parallel.py):
+  B / processes examples each, from its own slice of the corpus and random stream."""
+  ids_N, offsets = data.corpus.ids, data.corpus.offsets
+  stream = ()
+  if processes > 1:
+    s0, s1 = parallel.corpus_shard(offsets, process, processes)
+    ids_N, offsets = ids_N[offsets[s0]:offsets[s1]], offsets[s0:s1 + 1] - offsets[s0]
+    stream = (process,)
   return batches_lib.iterate_epoch(
-      data.corpus.ids, data.corpus.offsets, data.keep_V, model=config.model,
+      ids_N, offsets, data.keep_V, model=config.model,
       window=config.window, shrink_window=config.shrink_window,
-      batch_size=config_lib.batch_size(config), seed=config.seed, epoch=epoch,
-      shuffle=config.shuffle)
+      batch_size=config_lib.batch_size(config) // processes, seed=config.seed, epoch=epoch,
+      shuffle=config.shuffle, stream=stream)
 
 
 def describe(config: config_lib.Config) -> dict:
@@ -134,17 +143,26 @@ def write_json(path: str, obj) -> None:
   os.replace(tmp, path)
 
 
-def grouped_batches(config: config_lib.Config, data: Data, epoch: int):
-  """Yields (chunk of [T, B] arrays, examples in it); words_done made global."""
+def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
+                    processes: int = 1):
+  """Yields (chunk of [T, B] arrays, examples in it); words_done made global.
+
+  Of several processes, words_done is this process's fraction of its slice
+  done, times the corpus's N: each process's estimate of the global position.
+  """
   n = data.corpus.stats["vocab_tokens"]
+  offsets = data.corpus.offsets
+  s0, s1 = parallel.corpus_shard(offsets, process, processes) if processes > 1 else (0, -1)
+  shard = int(offsets[s1] - offsets[s0])
   pending = []
   def emit():
     chunk = batches_lib.stack(pending, config.steps_per_call)
     examples = int(chunk["mask"].sum())
     chunk["kept_done"] = int(chunk["kept_done"][-1])
-    chunk["words_done"] = (epoch * n + chunk["words_done"]).astype(np.float32)
+    done = chunk["words_done"] if shard == n else chunk["words_done"] * (n / shard)
+    chunk["words_done"] = (epoch * n + done).astype(np.float32)
     return chunk, examples
-  for batch in epoch_batches(config, data, epoch):
+  for batch in epoch_batches(config, data, epoch, process, processes):
     pending.append(batch)
     if len(pending) == config.steps_per_call:
       yield emit()
@@ -153,16 +171,45 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int):
     yield emit()
 
 
+def process_chunks(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
+                   processes: int = 1):
+  """Process `process`'s grouped chunks of the epoch, as many as any other process has.
+
+  With several processes, each counts its chunks first (making its batches
+  once more) and agrees on the largest count with the others; a process with
+  fewer ends with fully masked chunks, which change nothing. Call it from the
+  main thread: the agreement is a collective.
+  """
+  chunks = grouped_batches(config, data, epoch, process, processes)
+  if processes == 1:
+    return chunks
+  mine = sum(1 for _ in grouped_batches(config, data, epoch, process, processes))
+  most = parallel.agree_max(mine)
+  if mine == 0 and most:
+    raise UserError(f"process {process}'s slice of the corpus makes no training examples; "
+                    "use fewer processes or a larger corpus")
+
+  def padded():
+    last = None
+    for last in chunks:
+      yield last
+    chunk, _ = last
+    for _ in range(most - mine):
+      yield dict({k: np.zeros_like(v) for k, v in chunk.items() if k != "kept_done"},
+                 words_done=chunk["words_done"], kept_done=chunk["kept_done"]), 0
+  return padded()
+
+
 def placed_chunks(chunks, mesh):
   """(chunk on the mesh's devices, examples, words done, kept done) per grouped chunk.
 
   Run inside `prefetch`, so the host-to-device copy overlaps training too.
   """
   for chunk, examples in chunks:
+    chunk = dict(chunk)
     kept_done = chunk.pop("kept_done")  # host-side progress only
     words_done = chunk["words_done"][-1]
-    yield (parallel.place(chunk, parallel.chunk_shardings(chunk, mesh)), examples, words_done,
-           kept_done)
+    yield parallel.place_chunk(chunk, mesh), examples, words_done, kept_done
 
 
 def prefetch(iterator, depth: int = 3):
@@ -390,10 +437,10 @@ class _StopRequest:
 
 
 @contextlib.contextmanager
-def _ctrl_c_checkpoints():
+def _ctrl_c_checkpoints(enabled: bool = True):
   """Within: Ctrl-C asks the loop for a checkpoint and a clean stop; twice stops at once."""
   stop = _StopRequest()
-  if threading.current_thread() is not threading.main_thread():
+  if not enabled or threading.current_thread() is not threading.main_thread():
     yield stop  # signal handlers can only be set from the main thread
     return
 
@@ -484,8 +531,10 @@ def train(config: config_lib.Config) -> dict:
 
   def read(waiting):
     """Reads a call's losses: stops at a non-finite one, else counts them."""
+    nonlocal examples_total
     first_step, epoch, (loss_T, lr_T), examples, words_done, kept_done = waiting
-    loss_T, lr_T = np.asarray(loss_T), np.asarray(lr_T)
+    loss_T, lr_T, examples = np.asarray(loss_T), np.asarray(lr_T), int(examples)
+    examples_total += examples
     bad_T = ~np.isfinite(loss_T)
     if bad_T.any():
       t = int(np.argmax(bad_T))
@@ -505,8 +554,15 @@ def train(config: config_lib.Config) -> dict:
         "metrics_bytes": progress.metrics_bytes()})
     return step
 
+  # Several processes must checkpoint at the same calls (gathering the tables
+  # is a collective): at epoch ends, or after every call with
+  # --checkpoint_every_secs=0, never by each one's clock or Ctrl-C.
+  several = jax.process_count() > 1
+  count_examples = parallel.count_examples(mesh)
+  due = lambda last_save: (config.checkpoint_every_secs == 0 if several else
+                           time.time() - last_save >= config.checkpoint_every_secs)
   try:
-    with _ctrl_c_checkpoints() as stop:
+    with _ctrl_c_checkpoints(enabled=not several) as stop:
       last_save = time.time()
       epoch_record = progress.record("epoch")  # replaced after each epoch
       for epoch in range(epoch0, config.epochs):
@@ -515,18 +571,20 @@ def train(config: config_lib.Config) -> dict:
           progress.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
         chunks = prefetch(placed_chunks(
-            itertools.islice(grouped_batches(config, data, epoch), calls, None), mesh))
+            itertools.islice(process_chunks(config, data, epoch, jax.process_index(),
+                                            jax.process_count()), calls, None), mesh))
         try:
           for chunk, examples, words_done, kept_done in chunks:
             state, out = train_chunk(state, chunk, train_key)
             compiled = compiled or time.time()
+            if several:  # every process's examples, counted on the devices
+              examples = count_examples(chunk["mask"])
             if waiting is not None:
               read(waiting)
             waiting = (step, epoch, out, examples, words_done, kept_done)
             step += steps_per_call
             calls += 1
-            examples_total += examples
-            if stop.requested or time.time() - last_save >= config.checkpoint_every_secs:
+            if stop.requested or due(last_save):
               read(waiting)
               waiting = None
               last_good = save(epoch, calls)
