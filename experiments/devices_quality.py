@@ -1,17 +1,22 @@
-"""One device against 8 simulated CPU devices, both table layouts: same vectors, up to seed noise.
+"""One device against 8 simulated CPU devices and two processes: the same quality, up to seed noise.
 
-  python experiments/devices_quality.py                  # 3 seeds x 3 layouts, default corpus
+  python experiments/devices_quality.py                  # 3 seeds x 4 layouts, default corpus
   python experiments/devices_quality.py --seeds=0 --layouts=8-rows,2-processes
 
 Each run is `python run.py --seed=S --num_devices=N --table_sharding=L` on the default corpus
 (skip-gram NS, every other flag at its default) in a process of its own started with
 XLA_FLAGS=--xla_force_host_platform_device_count=8, so the one-device runs see 8 devices too and
-use one; "2-processes" is two run.py processes joined by jax.distributed on localhost, one CPU
-device each, each reading half of the corpus. It should show the analogy accuracy and WS353 /
-SimLex-999 Spearman of every layout within the spread of the one-device runs over seeds:
-splitting a batch across devices changes only the order in which the same updates are summed,
-and splitting the corpus across processes changes which examples share a batch. It prints a Markdown table (the one in
-docs/SCALING.md) and appends one JSON line per run to --out.
+use one. "2-processes" is two run.py processes joined by jax.distributed on localhost, one CPU
+device each, each reading half of the corpus; over gloo on TCP every collective of every step
+costs milliseconds, so on the development machine one such run takes hours, and it is not in the
+default set. "2-processes-joined" stands in for it: one process on 2 simulated devices whose loop
+is fed what the two processes would feed together (train.joined_process_chunks: each half's
+batches, padded to the same count, joined along B, the most advanced learning-rate position);
+tests/parallel_test.py holds a real two-process run to it. It should show the analogy accuracy
+and WS353 / SimLex-999 Spearman of every layout within the spread of the one-device runs over
+seeds: splitting a batch across devices changes only the order in which the same updates are
+summed, and splitting the corpus across processes changes which examples share a batch. It
+prints a Markdown table (the one in docs/SCALING.md) and appends one JSON line per run to --out.
 
 The words/s it reports are not a speed measurement: 8 simulated devices share the machine's
 cores (2 on the development machine, often shared with other work), so they measure the cost of
@@ -30,7 +35,12 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYOUTS = {"1": (1, "replicated"), "8-replicated": (8, "replicated"), "8-rows": (8, "rows"),
-           "2-processes": (-1, "rows")}
+           "2-processes-joined": (2, "rows"), "2-processes": (-1, "rows")}
+DEFAULT_LAYOUTS = "1,8-replicated,8-rows,2-processes-joined"
+# run.py, with the loop fed what two processes would feed (train.joined_process_chunks).
+JOINED = ("import sys; sys.path.insert(0, {root!r}); sys.argv = {argv!r}; import run; "
+          "from w2v_jax import train; train.epoch_chunks = lambda config, data, epoch: "
+          "train.joined_process_chunks(config, data, epoch, 2); run.run()")
 
 
 def _free_port() -> int:
@@ -57,7 +67,12 @@ def run_one(layout: str, seed: int, workroot: str) -> dict:
       raise RuntimeError(f"{layout} seed {seed} failed")
   else:
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    subprocess.run(cmd + [f"--workdir={workdir}"], env=env, check=True, capture_output=True)
+    if layout == "2-processes-joined":
+      argv = cmd[1:] + [f"--workdir={workdir}"]
+      cmd = [sys.executable, "-c", JOINED.format(root=ROOT, argv=argv)]
+    else:
+      cmd = cmd + [f"--workdir={workdir}"]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
   with open(os.path.join(workdir, "eval.json")) as f:
     results = json.load(f)
   with open(os.path.join(workdir, "summary.json")) as f:
@@ -88,7 +103,7 @@ def table(rows: list[dict]) -> str:
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--seeds", default="0,1,2")
-  parser.add_argument("--layouts", default=",".join(LAYOUTS))
+  parser.add_argument("--layouts", default=DEFAULT_LAYOUTS)
   parser.add_argument("--workroot", default="runs/devices_quality")
   parser.add_argument("--out", default=os.path.join(ROOT, "experiments", "results",
                                                     "devices_quality.jsonl"))

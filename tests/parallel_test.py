@@ -5,6 +5,7 @@ own with XLA_FLAGS=--xla_force_host_platform_device_count=8 (the flag must be
 set before jax is imported).
 """
 
+import dataclasses
 import json
 import os
 import socket
@@ -109,7 +110,7 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def test_two_processes_on_localhost_train_one_model(tmp_path):
+def test_two_processes_on_localhost_train_one_model(tmp_path, monkeypatch):
   corpus = _write_corpus(tmp_path / "corpus.txt", n_lines=100)
   env = dict(os.environ, W2V_JAX_CACHE=str(tmp_path / "cache"))
   env.pop("XLA_FLAGS", None)  # one CPU device per process: the mesh spans the two
@@ -140,6 +141,16 @@ def test_two_processes_on_localhost_train_one_model(tmp_path):
   for summary in summaries:
     assert summary["examples"] == pytest.approx(single["examples"], rel=0.05)
     assert summary["final_epoch_loss"] == pytest.approx(single["final_epoch_loss"], rel=0.05)
+  # One process fed what both fed (experiments/devices_quality.py's stand-in for them)
+  # trains their model, up to summation order.
+  monkeypatch.setattr(train, "epoch_chunks", lambda config, data, epoch:
+                      train.joined_process_chunks(config, data, epoch, 2))
+  os.makedirs(tmp_path / "joined")
+  joined = train.train(dataclasses.replace(one, workdir=str(tmp_path / "joined")))
+  assert joined["examples"] == summaries[0]["examples"]
+  for name in ("emb_in", "emb_out"):
+    np.testing.assert_allclose(np.load(tmp_path / "joined" / "params.npz")[name], p0[name],
+                               atol=1e-4, err_msg=name)
 
 
 def _pairs(config, data, process, processes):

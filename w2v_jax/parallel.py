@@ -7,12 +7,15 @@ Training runs one program over a 1-D mesh of `num_devices` devices (axis
   tables    "replicated": every device holds whole tables, PartitionSpec();
             "rows": each device holds V / n rows, PartitionSpec("data", None).
 The layouts are NamedShardings pinned on the state with sharding constraints,
-so XLA's SPMD partitioner writes the collectives: with replicated tables the
-scatter-adds of every device's updates become an all-reduce; with row-sharded
-tables each device gathers and updates only the rows it owns and the gathered
-rows and updates cross devices (docs/SCALING.md has the volumes). Nothing
-here computes on its own; one device is the mesh of one, and gives the very
-same numbers as no mesh at all (tests/parallel_test.py).
+so XLA's SPMD partitioner writes the collectives. Replicated tables: each
+device gathers its examples' rows from its own copy, and the step's sparse
+updates are all-gathered (`replicate`) so that every device applies all of
+them. Row-sharded tables: each device gathers, for the whole batch, the rows
+it owns, an all-reduce makes the gathered rows whole everywhere, and the
+updates are all-gathered and each device adds those that fall in its rows.
+docs/SCALING.md has the volumes (benchmarks/sharding.py reads them from the
+compiled step). Nothing here computes on its own; one device is the mesh of
+one, and gives the very same numbers as no mesh at all (tests/parallel_test.py).
 
 Row sharding needs V divisible by n, so the tables are padded with zero rows to
 a multiple of n. Row ids never reach the padding (ids, negatives and tree

@@ -172,19 +172,19 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: 
 
 
 def process_chunks(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
-                   processes: int = 1):
+                   processes: int = 1, most: Optional[int] = None):
   """Process `process`'s grouped chunks of the epoch, as many as any other process has.
 
   With several processes, each counts its chunks first (making its batches
-  once more) and agrees on the largest count with the others; a process with
-  fewer ends with fully masked chunks, which change nothing. Call it from the
-  main thread: the agreement is a collective.
+  once more) and agrees on the largest count (`most`) with the others; a
+  process with fewer ends with fully masked chunks, which change nothing. Call
+  it from the main thread: the agreement is a collective.
   """
   chunks = grouped_batches(config, data, epoch, process, processes)
   if processes == 1:
     return chunks
   mine = sum(1 for _ in grouped_batches(config, data, epoch, process, processes))
-  most = parallel.agree_max(mine)
+  most = parallel.agree_max(mine) if most is None else most
   if mine == 0 and most:
     raise UserError(f"process {process}'s slice of the corpus makes no training examples; "
                     "use fewer processes or a larger corpus")
@@ -198,6 +198,33 @@ def process_chunks(config: config_lib.Config, data: Data, epoch: int, process: i
       yield dict({k: np.zeros_like(v) for k, v in chunk.items() if k != "kept_done"},
                  words_done=chunk["words_done"], kept_done=chunk["kept_done"]), 0
   return padded()
+
+
+def epoch_chunks(config: config_lib.Config, data: Data, epoch: int):
+  """This process's chunks of the epoch: process_chunks for JAX's process index and count."""
+  return process_chunks(config, data, epoch, jax.process_index(), jax.process_count())
+
+
+def joined_process_chunks(config: config_lib.Config, data: Data, epoch: int, processes: int):
+  """What `processes` processes feed a step together, as one process's chunks.
+
+  Each process's chunks (process_chunks), joined along B as place_chunk
+  joins them across processes, with the most advanced position, which is the
+  one the step takes. One process training on these computes what a run of
+  that many processes computes, without their network: how
+  experiments/devices_quality.py measures the quality of a multi-host run on
+  one machine, and what tests/parallel_test.py holds a real two-process run to.
+  """
+  most = max(sum(1 for _ in grouped_batches(config, data, epoch, p, processes))
+             for p in range(processes))
+  for parts in zip(*(process_chunks(config, data, epoch, p, processes, most)
+                     for p in range(processes))):
+    chunks = [chunk for chunk, _ in parts]
+    joined = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]
+              if k not in ("words_done", "kept_done")}
+    joined["words_done"] = np.max([c["words_done"] for c in chunks], axis=0)
+    joined["kept_done"] = sum(c["kept_done"] for c in chunks)
+    yield joined, sum(examples for _, examples in parts)
 
 
 def placed_chunks(chunks, mesh):
@@ -492,7 +519,8 @@ def train(config: config_lib.Config) -> dict:
       os.path.dirname(corpus.stats["cache"]))}  # the file's identity digest (corpus.py)
   if meta:
     checkpoint.check_corpus(meta, corpus_id, workdir)
-  check_memory(config, vocab_size, n, mesh.devices.flat[0])
+  check_memory(config, vocab_size, n, next(d for d in mesh.devices.flat
+                                           if d.process_index == jax.process_index()))
   multiple = parallel.row_multiple(config, mesh, vocab_size)
   alpha = config_lib.learning_rate(config)
   total_words = config.epochs * n
@@ -571,8 +599,7 @@ def train(config: config_lib.Config) -> dict:
           progress.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
         chunks = prefetch(placed_chunks(
-            itertools.islice(process_chunks(config, data, epoch, jax.process_index(),
-                                            jax.process_count()), calls, None), mesh))
+            itertools.islice(epoch_chunks(config, data, epoch), calls, None), mesh))
         try:
           for chunk, examples, words_done, kept_done in chunks:
             state, out = train_chunk(state, chunk, train_key)
