@@ -15,7 +15,8 @@
    communication at --intra_host_gbps within a host of --devices_per_host, --inter_host_gbps
    across hosts (the slowest link of the ring), plus compute at the measured
    --examples_per_s per device, not overlapped (the collectives sit on the step's critical
-   path); and the time for --corpus_tokens (one epoch, --examples_per_token examples each).
+   path) plus --latency_us per collective; and the time for --corpus_tokens (one epoch,
+   --examples_per_token examples each).
    For negative sampling also a layout not built: rows sharded, and each device exchanging only
    its own examples' rows with their owners (two all-to-alls), whose bytes do not grow with n.
 Prints Markdown tables (those in docs/SCALING.md). Nothing is timed here: the step's speed comes
@@ -53,6 +54,7 @@ flags.DEFINE_float("intra_host_gbps", 450.0, "GB/s per device and direction insi
                    "(H100 NVLink: 900 GB/s both directions).")
 flags.DEFINE_float("inter_host_gbps", 50.0, "GB/s per device across hosts (400 Gb/s InfiniBand "
                    "per GPU).")
+flags.DEFINE_float("latency_us", 20.0, "Fixed cost of one collective, microseconds.")
 FLAGS = flags.FLAGS
 
 ALL_TO_ALL = "rows, all-to-all (not built)"
@@ -93,6 +95,12 @@ def collectives(config, data, mesh) -> list[tuple[str, str, float]]:
   return found
 
 
+def duration(seconds: float) -> str:
+  if seconds < 120:
+    return f"{seconds:.0f} s"
+  return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def main(argv):
   del argv
   n = jax.device_count()
@@ -105,6 +113,7 @@ def main(argv):
   print(f"{base.model}-{base.loss}, dim {base.dim}, {per_device_batch} examples per device, "
         f"global batch {config_lib.batch_size(base)} on {n} {jax.devices()[0].platform} devices")
   per_example = {}  # bytes per device per step, per global example, without the (n-1)/n
+  count = {}  # collectives per step
   for layout in config_lib.TABLE_SHARDINGS:
     config = config_lib.Config(**dict(vars(base), table_sharding=layout))
     found = collectives(config, data, mesh)
@@ -118,36 +127,38 @@ def main(argv):
     total = sum(r for _, _, r in found)
     print(f"| **total** | | **{total / 1e6:.2f}** |")
     per_example[layout] = total / ((n - 1) / n) / config_lib.batch_size(base)
+    count[layout] = len(found)
   if base.loss == "ns":
     # On paper: row-sharded tables where each device sends its examples' row ids to the rows'
     # owners and gets the rows back (all-to-all), then sends the updates the same way.
     rows = (1 if base.model == "skipgram" else 2 * base.window) + 1 + (
         base.negative / config_lib.share_negatives(base))
     per_example[ALL_TO_ALL] = 2 * rows * (4 * base.dim + 4)
-    print(f"
-{ALL_TO_ALL}: {rows:.3f} rows per example out and back, "
+    count[ALL_TO_ALL] = 4  # ids out, rows back, updates out (with their ids)
+    print(f"\n{ALL_TO_ALL}: {rows:.3f} rows per example out and back, "
           f"{per_example[ALL_TO_ALL] / 1e3:.2f} kB per example")
   if not FLAGS.examples_per_s:
     return
   print(f"\nscaled: {per_device_batch} examples per device per step, "
         f"{FLAGS.examples_per_s / 1e3:.0f}k examples/s per device computing, "
         f"V = {FLAGS.vocab:,}, D = {FLAGS.dim}, {FLAGS.corpus_tokens:.3g} tokens\n")
-  print("| devices | layout | MB per device per step | comm ms | compute ms | tables GB per "
-        "device | examples/s (all) | hours per epoch |\n|---|---|---|---|---|---|---|---|")
+  print("| devices | layout | MB per device per step | collectives | comm ms | compute ms | "
+        "tables GB per device | examples/s (all) | one epoch |\n|---|---|---|---|---|---|---|---|---|")
   compute_s = per_device_batch / FLAGS.examples_per_s
   table_bytes = 4 * FLAGS.dim * (2 * FLAGS.vocab - (FLAGS.loss == "hs"))
-  for count in [int(c) for c in FLAGS.scale_to]:
-    gbps = FLAGS.intra_host_gbps if count <= FLAGS.devices_per_host else FLAGS.inter_host_gbps
+  for devices in [int(c) for c in FLAGS.scale_to]:
+    gbps = FLAGS.intra_host_gbps if devices <= FLAGS.devices_per_host else FLAGS.inter_host_gbps
     for layout, coefficient in per_example.items():
-      volume = coefficient * per_device_batch * count * (count - 1) / count
+      volume = coefficient * per_device_batch * devices * (devices - 1) / devices
       if layout == ALL_TO_ALL:  # each device's own rows only: no growth with the count
-        volume = coefficient * per_device_batch * (count - 1) / count
-      comm_s = volume / (gbps * 1e9)
-      rate = count * per_device_batch / (compute_s + comm_s)
-      tables = table_bytes / (1 if layout == "replicated" else count)
-      hours = FLAGS.corpus_tokens * FLAGS.examples_per_token / rate / 3600
-      print(f"| {count} | {layout} | {volume / 1e6:.1f} | {1e3 * comm_s:.2f} | "
-            f"{1e3 * compute_s:.2f} | {tables / 1e9:.2f} | {rate / 1e6:.2f}M | {hours:.2f} |")
+        volume = coefficient * per_device_batch * (devices - 1) / devices
+      comm_s = volume / (gbps * 1e9) + count[layout] * FLAGS.latency_us / 1e6
+      rate = devices * per_device_batch / (compute_s + comm_s)
+      tables = table_bytes / (1 if layout == "replicated" else devices)
+      epoch_s = FLAGS.corpus_tokens * FLAGS.examples_per_token / rate
+      print(f"| {devices} | {layout} | {volume / 1e6:.1f} | {count[layout]} | "
+            f"{1e3 * comm_s:.2f} | {1e3 * compute_s:.2f} | {tables / 1e9:.2f} | "
+            f"{rate / 1e6:.1f}M | {duration(epoch_s)} |")
 
 
 if __name__ == "__main__":
