@@ -143,7 +143,8 @@ def main(argv):
         f"{FLAGS.examples_per_s / 1e3:.0f}k examples/s per device computing, "
         f"V = {FLAGS.vocab:,}, D = {FLAGS.dim}, {FLAGS.corpus_tokens:.3g} tokens\n")
   print("| devices | layout | MB per device per step | collectives | comm ms | compute ms | "
-        "tables GB per device | examples/s (all) | one epoch |\n|---|---|---|---|---|---|---|---|---|")
+        "tables GB per device | examples/s (all) | one epoch |\n"
+        "|---|---|---|---|---|---|---|---|---|")
   compute_s = per_device_batch / FLAGS.examples_per_s
   table_bytes = 4 * FLAGS.dim * (2 * FLAGS.vocab - (FLAGS.loss == "hs"))
   for devices in [int(c) for c in FLAGS.scale_to]:

@@ -83,8 +83,11 @@ def prepare_data(config: config_lib.Config) -> Data:
 
 def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
                   processes: int = 1):
-  """The epoch's batches; of several processes, process `process`'s share (parallel.py):
-  B / processes examples each, from its own slice of the corpus and random stream."""
+  """The epoch's batches, or of several processes, process `process`'s share.
+
+  A share (parallel.py) is B / processes examples per batch, from the
+  process's own slice of the corpus, with a random stream of its own.
+  """
   ids_N, offsets = data.corpus.ids, data.corpus.offsets
   stream = ()
   if processes > 1:
