@@ -45,6 +45,10 @@ def test_data_mode_reports_and_writes_summary(tmp_path):
     (["--model=glove"], "model"),
     (["--dim=abc"], "dim"),
     (["stray"], "unexpected arguments"),
+    (["--num_devices=3"], "batch size (512) must be a multiple of the 3 devices"),
+    (["--num_devices=64"], "--num_devices=64, but JAX sees"),
+    (["--table_sharding=columns"], "table_sharding"),
+    (["--num_processes=2"], "needs --coordinator_address"),
 ])
 def test_bad_flags(tmp_path, args, fragment):
   _assert_user_error(_run(tmp_path, *args), fragment)
