@@ -246,8 +246,8 @@ def prefetch(iterator, depth: int = 3):
   """Runs a generator in a background thread so batch making overlaps training.
 
   Closing the returned generator (a loop left early: Ctrl-C, divergence)
-  stops the thread at its next item instead of leaving it blocked on a full
-  queue.
+  stops the thread after the item it is making instead of leaving it blocked
+  on a full queue, and waits for it.
   """
   q = queue.Queue(maxsize=depth)
   done = object()
@@ -272,7 +272,8 @@ def prefetch(iterator, depth: int = 3):
       return
     put(done)
 
-  threading.Thread(target=worker, daemon=True).start()
+  thread = threading.Thread(target=worker, daemon=True)
+  thread.start()
   try:
     while True:
       item = q.get()
@@ -283,6 +284,9 @@ def prefetch(iterator, depth: int = 3):
       yield item
   finally:
     stop.set()
+    # Waits for the item in the making: a thread still inside JAX (placing a
+    # chunk on the devices) when the interpreter exits aborts the process.
+    thread.join(timeout=60)
 
 
 def _fmt_secs(secs: float) -> str:
