@@ -45,6 +45,8 @@ def test_data_mode_reports_and_writes_summary(tmp_path):
     (["--model=glove"], "model"),
     (["--dim=abc"], "dim"),
     (["stray"], "unexpected arguments"),
+    (["--sweep=sample=0,1e-5"], "--sweep cannot vary sample"),
+    (["--sweep=negative=2,x"], "negative takes int values"),
 ])
 def test_bad_flags(tmp_path, args, fragment):
   _assert_user_error(_run(tmp_path, *args), fragment)
