@@ -101,6 +101,8 @@ def _identity(config: config_lib.Config) -> str:
   for name in ("workdir", "cache_dir", "data_dir", "log_every_secs", "checkpoint_every_secs",
                "tensorboard", "save_text"):
     fields.pop(name)
+  if not fields["sweep"]:  # no sweep: the identity records written before the field existed
+    fields.pop("sweep")
   return json.dumps(fields, sort_keys=True)
 
 

@@ -101,7 +101,8 @@ def write_results(name, groups, check, corpus, epochs, sweep, quick):
                "more than twice the larger seed standard deviation (the wording above)."]
   check_lines = []
   if check is not None:
-    swept = [r for r in groups[CHECK[0]][EXPONENTS.index(CHECK[1])] if r["seed"] == check["seed"]][0]
+    swept = next(r for r in groups[CHECK[0]][EXPONENTS.index(CHECK[1])]
+                 if r["seed"] == check["seed"])
     check_lines = [
         "## The --sweep shortcut against a separate run", "",
         f"{CHECK[0]}, alpha {CHECK[1]:g}, seed {check['seed']}: inside the sweep, separate run.",

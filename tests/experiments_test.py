@@ -85,3 +85,8 @@ def test_run_sweep_trains_once_and_records_each_variant(tmp_path, results_dir):
   common.run("demo", separate, {"seed": 1}, trainer=lambda c: _fake_summary(c))
   records = common.load_records("demo")
   assert len(records) == 3 and "sweep" not in records[-1]
+
+
+def test_identity_without_a_sweep_matches_records_from_before_the_field():
+  assert '"sweep"' not in common._identity(config_lib.Config())
+  assert '"sweep": "alpha=0.01,0.02"' in common._identity(config_lib.Config(sweep="alpha=0.01,0.02"))

@@ -54,7 +54,9 @@ def test_sweep_equals_separate_runs(tmp_path, model, loss, sweep, extra):
       first["emb_in"], last["emb_in"])
 
 
-def test_one_variant_sweep_is_the_plain_run(tmp_path):
+def test_one_variant_sweep_is_the_plain_run_bit_for_bit(tmp_path):
+  # On a CPU, vmap over one variant compiles to the same arithmetic as the plain
+  # step (negative_count masks nothing here), so not even rounding differs.
   plain = train_test._config(tmp_path, "skipgram", "ns", epochs=2, sample=1e-2, negative=3,
                              share_negatives=4, workdir=str(tmp_path / "plain"))
   swept = train_test._config(tmp_path, "skipgram", "ns", epochs=2, sample=1e-2,
@@ -63,8 +65,9 @@ def test_one_variant_sweep_is_the_plain_run(tmp_path):
   train.train(plain)
   train.train(swept)
   a, b = _tables(plain.workdir), _tables(os.path.join(swept.workdir, "negative=3"))
+  assert a.keys() == b.keys()
   for name in a:
-    np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(b[name], a[name])
 
 
 def test_sweep_writes_every_output_and_says_how_time_is_counted(tmp_path):

@@ -255,5 +255,9 @@ def sweep_variants(config: Config) -> list:
   if config.resume:
     raise UserError("--resume cannot continue a --sweep run: a sweep keeps no checkpoint; "
                     "start it again in a new --workdir")
-  return [dataclasses.replace(config, sweep="", workdir=os.path.join(
-      config.workdir, f"{field}={value if isinstance(value, int) else f'{value:g}'}"), **{field: value}).validate() for value in values]
+  variants = []
+  for value in values:
+    folder = f"{field}={value if isinstance(value, int) else f'{value:g}'}"
+    variants.append(dataclasses.replace(config, sweep="", **{field: value},
+                                        workdir=os.path.join(config.workdir, folder)).validate())
+  return variants

@@ -88,8 +88,9 @@ def make_train_chunk(config, variants, counts_V, tree, total_words: int):
   tx = model_lib.make_optimizer(config_lib.learning_rate(variants[0]))
   field, _ = config_lib.sweep_values(config)
   tables = model_lib.device_tables(config.loss, tree=tree) if config.loss == "hs" else {}
-  noise_tables = [model_lib.device_tables("ns", sampling.noise_distribution(counts_V, v.ns_exponent))
-                  for v in variants] if config.loss == "ns" else []
+  noise_tables = [
+      model_lib.device_tables("ns", sampling.noise_distribution(counts_V, v.ns_exponent))
+      for v in variants] if config.loss == "ns" else []
   alpha_S = jnp.asarray([config_lib.learning_rate(v) for v in variants], jnp.float32)
   count_S = jnp.asarray([v.negative for v in variants], jnp.int32)
   step = functools.partial(

@@ -492,9 +492,10 @@ def train(config: config_lib.Config) -> dict:
   steps_per_call = config.steps_per_call
 
   def read(waiting):
-    """Reads a call's losses ([T], or [T, S] in a sweep): stops at a non-finite one, else counts them."""
+    """Reads a call's losses ([T]; [T, S] in a sweep): stops at a non-finite one, else counts."""
     first_step, epoch, (loss, lr), examples, words_done, kept_done = waiting
-    loss_TxS, lr_TxS = np.asarray(loss).reshape(len(loss), -1), np.asarray(lr).reshape(len(lr), -1)
+    loss_TxS = np.asarray(loss).reshape(len(loss), -1)
+    lr_TxS = np.asarray(lr).reshape(len(lr), -1)
     for c, p, loss_T, lr_T in zip(outputs, progresses, loss_TxS.T, lr_TxS.T):
       bad_T = ~np.isfinite(loss_T)
       if bad_T.any():
