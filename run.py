@@ -118,8 +118,8 @@ flags.DEFINE_integer("topk", _D.topk, "Neighbours to print per query.")
 flags.DEFINE_integer("seed", _D.seed, "Seed for every random choice.")
 flags.DEFINE_string("sweep", _D.sweep,
                     "FIELD=V1,V2,...: train one variant per value side by side in one compiled "
-                    "program (jax.vmap), each into WORKDIR/FIELD=V; FIELD is ns_exponent, alpha, "
-                    "negative or dim (negative and dim run at the largest value, masked).")
+                    "program on the same batches, each into WORKDIR/FIELD=V; FIELD is "
+                    "ns_exponent, alpha, negative or dim.")
 
 FLAGS = flags.FLAGS
 

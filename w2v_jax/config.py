@@ -20,8 +20,7 @@ EXPORTS = ("in", "out", "in+out")
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 SKIP_SATURATED = ("none", "hs", "all")
 SATURATION = 6.0  # word2vec.c's MAX_EXP
-# --sweep's fields and their types. negative and dim run at the largest value
-# with the extra negatives masked and the extra columns zero (sweep.py).
+# --sweep's fields and their types: those that leave the data stream alone (sweep.py).
 SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
 
 

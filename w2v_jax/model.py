@@ -57,19 +57,13 @@ def make_optimizer(alpha: float) -> optax.GradientTransformation:
   return optax.inject_hyperparams(optax.sgd)(learning_rate=alpha)
 
 
-def _gather(params, tables, batch, key, *, model, loss, negative, share_negatives=1,
-            negative_count=None):
+def _gather(params, tables, batch, key, *, model, loss, negative, share_negatives=1):
   """Row ids and gathered rows for one batch, plus the loss's static inputs.
 
   With share_negatives = G > 1, each run of G consecutive examples uses the
   same K negatives (Ji et al. 2016): B K / G rows are gathered and scattered
   instead of B K, and the grouped losses (losses.py) score a group's
   examples against them with one matrix product.
-
-  negative_count (a traced int, for --sweep over negative; sweep.py): only
-  the first negative_count of the K negatives count, the rest are masked out
-  like a negative equal to the target, so variants with fewer negatives share
-  the largest variant's static K.
   """
   ids, rows, extra = {}, {}, {}
   if model == "skipgram":
@@ -85,8 +79,6 @@ def _gather(params, tables, batch, key, *, model, loss, negative, share_negative
     ids["emb_out"] = jnp.concatenate([target_B, negatives_QxK.reshape(-1)])
     negatives_BxK = jnp.repeat(negatives_QxK, share_negatives, axis=0)
     extra["negative_mask"] = negatives_BxK != target_B[:, None]  # word2vec.c skips these
-    if negative_count is not None:
-      extra["negative_mask"] &= jnp.arange(negatives_BxK.shape[1]) < negative_count
     extra["share_negatives"] = share_negatives
   elif loss == "hs":
     path = batch if "points" in batch else tree_paths(tables, target_B)
@@ -159,16 +151,11 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
-               tx, total_words, alpha, min_ratio, skip_beyond=0.0, share_negatives=1,
-               negative_count=None):
-  """One SGD step on one batch. Returns (new state, summed loss of the batch).
-
-  `alpha` may be traced (sweep.py vmaps it); negative_count: see _gather.
-  """
+               tx, total_words, alpha, min_ratio, skip_beyond=0.0, share_negatives=1):
+  """One SGD step on one batch. Returns (new state, summed loss of the batch)."""
   params = state["params"]
   ids, rows, extra = _gather(params, tables, batch, key, model=model, loss=loss,
-                             negative=negative, share_negatives=share_negatives,
-                             negative_count=negative_count)
+                             negative=negative, share_negatives=share_negatives)
   mask_B = batch["mask"].astype(jnp.float32)
 
   def summed_loss(rows):
@@ -201,6 +188,12 @@ def make_train_chunk(config, tables, total_words: int, alpha: float):
   step's randomness derives from (key, global step), so results do not depend
   on T.
   """
+  tx, chunk_fn = chunk_function(config, tables, total_words, alpha)
+  return tx, jax.jit(chunk_fn, donate_argnums=0)
+
+
+def chunk_function(config, tables, total_words: int, alpha: float):
+  """(optimizer, make_train_chunk's function before jit): sweep.py puts several in one program."""
   tx = make_optimizer(alpha)
   step = functools.partial(
       train_step, tables=tables, model=config.model, loss=config.loss,
@@ -212,9 +205,17 @@ def make_train_chunk(config, tables, total_words: int, alpha: float):
   def chunk_fn(state, chunk, key):
     chunk = dict(chunk)
     if config.loss == "ns":
-      chunk["negatives"] = chunk_negatives(key, state["step"], chunk["mask"].shape, tables,
-                                           config_lib.share_negatives(config), config.negative)
-    if config.loss == "hs":  # looked up before the loop, as the negatives are
+      # Drawn for the whole chunk before the loop, so they sit in memory: drawn
+      # inside it, XLA fuses the hash into each of the D elements of every
+      # [B, K, D] gradient that depends on a draw (3x the step time on a CPU).
+      # Step t's seed hashes (the key's bits, global step t): independent of T.
+      steps_T = (state["step"] + jnp.arange(chunk["mask"].shape[0])).astype(jnp.uint32)
+      seeds_T = sampling.mix32(jax.random.bits(key, (), jnp.uint32) ^ sampling.mix32(steps_T))
+      shape = (chunk["mask"].shape[1] // config_lib.share_negatives(config),
+               config.negative)
+      chunk["negatives"] = jax.vmap(lambda seed: sampling.draw_negatives(
+          seed, shape, tables["accept"], tables["alias"]))(seeds_T)
+    if config.loss == "hs":  # looked up before the loop for the same reason
       chunk.update(jax.vmap(lambda target_B: tree_paths(tables, target_B))(chunk["centre"]))
 
     def body(state, batch):
@@ -223,22 +224,7 @@ def make_train_chunk(config, tables, total_words: int, alpha: float):
       return dict(state, step=state["step"] + 1), out
     return jax.lax.scan(body, state, chunk)
 
-  return tx, jax.jit(chunk_fn, donate_argnums=0)
-
-
-def chunk_negatives(key, step, shape_TxB, tables, share_negatives: int, negative: int):
-  """Every step's negatives of a [T, B] chunk: int32 [T, B / share_negatives, negative].
-
-  Drawn for the whole chunk before the loop, so they sit in memory: drawn
-  inside it, XLA fuses the hash into each of the D elements of every
-  [B, K, D] gradient that depends on a draw (3x the step time on a CPU).
-  Step t's seed hashes (the key's bits, global step t): independent of T.
-  """
-  steps_T = (step + jnp.arange(shape_TxB[0])).astype(jnp.uint32)
-  seeds_T = sampling.mix32(jax.random.bits(key, (), jnp.uint32) ^ sampling.mix32(steps_T))
-  shape = (shape_TxB[1] // share_negatives, negative)
-  return jax.vmap(lambda seed: sampling.draw_negatives(
-      seed, shape, tables["accept"], tables["alias"]))(seeds_T)
+  return tx, chunk_fn
 
 
 def init_state(params, tx):

@@ -447,9 +447,9 @@ def train(config: config_lib.Config) -> dict:
   init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
   if variants:
     check_memory(sweep_lib.largest(config, variants), vocab_size, n, copies=len(variants))
-    tx, train_chunk = sweep_lib.make_train_chunk(config, variants, corpus.vocab.counts,
-                                                 data.tree, total_words)
-    init = lambda: sweep_lib.init_state(config, variants, init_key, vocab_size, tx)
+    tx, train_chunk = sweep_lib.make_train_chunk(variants, corpus.vocab.counts, data.tree,
+                                                 total_words)
+    init = lambda: sweep_lib.init_state(variants, init_key, vocab_size, tx)
   else:
     check_memory(config, vocab_size, n)
     tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
@@ -506,7 +506,8 @@ def train(config: config_lib.Config) -> dict:
 
   def save(epoch, calls):
     host = jax.device_get(state)
-    if not all(np.isfinite(t).all() for t in host["params"].values()):
+    tables = [t for s in (host if variants else [host]) for t in s["params"].values()]
+    if not all(np.isfinite(t).all() for t in tables):
       raise _diverged(config, step, "a table holds non-finite values", progress.lr,
                       epoch if calls else epoch - 1, last_good)
     if variants:
@@ -566,7 +567,7 @@ def train(config: config_lib.Config) -> dict:
     if not variants:
       os.remove(checkpoint.path(workdir))  # nothing was trained; nothing to resume
     raise UserError(NO_EXAMPLES)
-  params = jax.device_get(state["params"])
+  host = jax.device_get(state)
   seconds = time.time() - progress.start  # all sessions of the run
   segment = time.time() - start
   compiled = compiled or start + segment
@@ -577,7 +578,7 @@ def train(config: config_lib.Config) -> dict:
                                                                     1e-9),
             "examples": examples_total, "resumed_at_step": meta["step"] if meta else None}
   if not variants:
-    summary = write_outputs(config, corpus, params, dict(
+    summary = write_outputs(config, corpus, host["params"], dict(
         timing, final_epoch_loss=epoch_records[0]["epoch_loss"]))
     os.remove(checkpoint.path(workdir))  # the outputs hold the tables now
     return summary
@@ -585,7 +586,7 @@ def train(config: config_lib.Config) -> dict:
   sweep_note = {"sweep": config.sweep, "variants": len(variants),
                 "time": "train_seconds and words/s are the one program's wall time for all "
                         "variants together"}
-  summaries = [write_outputs(v, corpus, sweep_lib.variant_params(params, s, v), dict(
+  summaries = [write_outputs(v, corpus, sweep_lib.variant_params(host, s), dict(
       timing, final_epoch_loss=record["epoch_loss"], sweep=sweep_note))
                for s, (v, record) in enumerate(zip(variants, epoch_records))]
   summary = dict(timing, sweep=sweep_note, workdir=workdir, variants=[
