@@ -17,6 +17,11 @@ def _tables(workdir):
     return {name: z[name] for name in z.files if name not in ("words", "counts")}
 
 
+def _epoch_losses(workdir):
+  with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
+    return [r["epoch_loss"] for r in map(json.loads, f) if r["kind"] == "epoch"]
+
+
 # (model, loss, sweep, extra settings): every sweepable field, the grouped and
 # the plain negative-sampling forms, and the other output layers. One variant's
 # scan in the sweep's program is the plain run's, so not even rounding differs.
@@ -45,6 +50,8 @@ def test_sweep_equals_separate_runs(tmp_path, model, loss, sweep, extra):
     train.train(separate)
     swept, alone = _tables(variant.workdir), _tables(separate.workdir)
     assert swept.keys() == alone.keys()
+    # Each variant's progress is its own: the same epoch losses as the separate run's.
+    assert _epoch_losses(variant.workdir) == _epoch_losses(separate.workdir)
     for name in alone:
       np.testing.assert_array_equal(swept[name], alone[name], err_msg=f"{field}={value}: {name}")
   # The variants do differ (the test could not pass by training one model S times).

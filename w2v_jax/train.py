@@ -526,7 +526,8 @@ def train(config: config_lib.Config) -> dict:
       for epoch in range(epoch0, config.epochs):
         calls = calls0 if epoch == epoch0 else 0
         if calls == 0:
-          progress.new_epoch(epoch)
+          for p in progresses:
+            p.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
         chunks = prefetch(itertools.islice(grouped_batches(config, data, epoch), calls, None))
         try:
