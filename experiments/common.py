@@ -140,10 +140,10 @@ def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = 
   """Trains a --sweep config (w2v_jax/sweep.py) in one program; returns one record per variant.
 
   Skips training when results/<name>.jsonl has every variant. A variant's
-  identity is its own configuration plus the sweep that trained it: it equals
-  a separate run only up to float rounding, and its time is the whole
-  program's (all variants), so sweep records never stand in for separate
-  runs, nor the reverse. Each record gets the swept field's value as a label.
+  identity is its own configuration plus the sweep that trained it: its
+  tables are a separate run's, but its time is the whole program's (all
+  variants), so sweep records never stand in for separate runs, nor the
+  reverse. Each record gets the swept field's value as a label.
   """
   field, _ = config_lib.sweep_values(config)
   variants = config_lib.sweep_variants(config)

@@ -2,8 +2,8 @@
 
   taskset -c 1 .venv/bin/python experiments/sweep_ns_exponent.py
 
-(from the repository root; `taskset -c 1` pins it to one core, optional; ~35
-minutes on one core of the development machine). Skip-gram and CBOW with
+(from the repository root; `taskset -c 1` pins it to one core, optional; ~20
+minutes on one core of the development machine, a busy one). Skip-gram and CBOW with
 negative sampling on offline-prose (dim 100, window 5, negative 5, sample
 1e-4, 2 epochs, seeds 1-3). The five exponents of one model and seed train
 side by side in one compiled program (`run.py --sweep=ns_exponent=0,0.25,0.5,
