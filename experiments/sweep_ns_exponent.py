@@ -98,7 +98,8 @@ def write_results(name, groups, check, corpus, epochs, sweep, quick):
         + ".")
   findings += ["",
                "The paper's claim is reproduced for a model when 0.75 beats both 0 and 1 by "
-               "more than twice the larger seed standard deviation (the wording above)."]
+               "more than twice the larger seed standard deviation (the wording above).",
+               "", verdict_line(groups)]
   check_lines = []
   if check is not None:
     swept = next(r for r in groups[CHECK[0]][EXPONENTS.index(CHECK[1])]
@@ -113,6 +114,10 @@ def write_results(name, groups, check, corpus, epochs, sweep, quick):
          f"{100 * r['analogy_syntactic']:.2f} | {r['ws353']:.4f} | {r['simlex']:.4f} | "
          f"{r['final_epoch_loss']:.5f} |" for label, r in (("sweep", swept), ("separate", check))
          ] + ["",
+              f"The sweep program trained its five variants in {swept['train_seconds']:.0f} s; "
+              f"the separate run of this one variant took {check['train_seconds']:.0f} s "
+              "(both on the same busy machine; experiments/results/sweep_speedup.md compares "
+              "the two ways with repeats).", "",
               "The same settings, seed and batches: a variant in a `--sweep` program runs the "
               "same computation as its separate run, so the two should agree to the last digit "
               "(tests/sweep_test.py holds their tables equal bit for bit on a tiny corpus)."]
@@ -130,6 +135,26 @@ def write_results(name, groups, check, corpus, epochs, sweep, quick):
   common.plot_metrics(name, list(EXPONENTS), groups, "noise exponent alpha (counts^alpha)",
                       f"negative sampling, {corpus}, {epochs} epoch(s): quality vs alpha",
                       time_axis=False)
+
+
+def verdict_line(groups) -> str:
+  """One line: for which models 0.75 beats both 0 and 1 on the analogies (beyond 2 seed stds)."""
+  parts = []
+  for model in MODELS:
+    stats = {x: common.mean_std(groups[model][EXPONENTS.index(x)], "analogy_total", 100.0)
+             for x in (0.0, 0.75, 1.0)}
+    wins = all(stats[0.75][0] - stats[x][0] > 2 * max(stats[0.75][1], stats[x][1])
+               for x in (0.0, 1.0))
+    parts.append(f"{model}: {'reproduces' if wins else 'does not reproduce'}")
+  similarity = []
+  for model in MODELS:
+    for key, label in (("ws353", "WS353"), ("simlex", "SimLex")):
+      (a, sa), (b, sb) = (common.mean_std(groups[model][EXPONENTS.index(x)], key)
+                          for x in (0.75, 1.0))
+      similarity.append(f"{model} {label} {a - b:+.3f} (seed std up to {max(sa, sb):.3f})")
+  return ("**Verdict** (0.75 beats 0 and 1 on the analogy total by more than two seed stds): "
+          + "; ".join(parts) + ". On word similarity, 0.75 minus 1: " + ", ".join(similarity)
+          + ".")
 
 
 if __name__ == "__main__":
