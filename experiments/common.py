@@ -64,8 +64,12 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
 
   --quick: the default corpus (~0.5M tokens), 1 epoch, the first seed,
   written to results/<name>_quick.*: a smoke test of the script, not a result.
+  The scratch folder (every run's vectors and tables, gigabytes for a full
+  sweep) is deleted when the script exits: the records keep what the tables need.
   """
   import argparse  # pylint: disable=import-outside-toplevel
+  import atexit  # pylint: disable=import-outside-toplevel
+  import shutil  # pylint: disable=import-outside-toplevel
   import tempfile  # pylint: disable=import-outside-toplevel
   parser = argparse.ArgumentParser(description=doc.splitlines()[0])
   parser.add_argument("--quick", action="store_true", help="smoke test: default corpus, 1 epoch")
@@ -75,8 +79,10 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
     name, corpus, epochs, seeds = name + "_quick", "default", 1, seeds[:1]
   else:
     corpus = offline_corpus.NAME
+  scratch = tempfile.mkdtemp(prefix=name + "-")
+  atexit.register(shutil.rmtree, scratch, ignore_errors=True)
   return Size(name=name, corpus=corpus, epochs=epochs, seeds=tuple(seeds), quick=args.quick,
-              rerun=args.rerun, scratch=tempfile.mkdtemp(prefix=name + "-"))
+              rerun=args.rerun, scratch=scratch)
 
 
 def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
