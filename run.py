@@ -132,6 +132,10 @@ flags.DEFINE_enum("analogy_method", _D.analogy_method, list(config_lib.ANALOGY_M
 flags.DEFINE_string("query", _D.query, "Comma-separated words for --mode=neighbors.")
 flags.DEFINE_integer("topk", _D.topk, "Neighbours to print per query.")
 flags.DEFINE_integer("seed", _D.seed, "Seed for every random choice.")
+flags.DEFINE_string("sweep", _D.sweep,
+                    "FIELD=V1,V2,...: train one variant per value side by side in one compiled "
+                    "program on the same batches, each into WORKDIR/FIELD=V; FIELD is "
+                    "ns_exponent, alpha, negative or dim.")
 
 FLAGS = flags.FLAGS
 

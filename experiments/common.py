@@ -47,6 +47,44 @@ METRICS = (("analogy_total", "analogy total %", 100.0),
 TIME = ("train_seconds", "time s", 1.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class Size:
+  """How big a script's run is: the full size, or --quick's smoke test."""
+  name: str             # results/<name>.*; <name>_quick for --quick
+  corpus: str
+  epochs: int
+  seeds: tuple
+  quick: bool
+  rerun: bool           # train again even if recorded
+  scratch: str          # a fresh folder for the runs' workdirs
+
+
+def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> Size:
+  """Parses a script's --quick and --rerun (argparse; flags stay out of w2v_jax).
+
+  --quick: the default corpus (~0.5M tokens), 1 epoch, the first seed,
+  written to results/<name>_quick.*: a smoke test of the script, not a result.
+  The scratch folder (every run's vectors and tables, gigabytes for a full
+  sweep) is deleted when the script exits: the records keep what the tables need.
+  """
+  import argparse  # pylint: disable=import-outside-toplevel
+  import atexit  # pylint: disable=import-outside-toplevel
+  import shutil  # pylint: disable=import-outside-toplevel
+  import tempfile  # pylint: disable=import-outside-toplevel
+  parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="smoke test: default corpus, 1 epoch")
+  parser.add_argument("--rerun", action="store_true", help="train again even if recorded")
+  args = parser.parse_args()
+  if args.quick:
+    name, corpus, epochs, seeds = name + "_quick", "default", 1, seeds[:1]
+  else:
+    corpus = offline_corpus.NAME
+  scratch = tempfile.mkdtemp(prefix=name + "-")
+  atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+  return Size(name=name, corpus=corpus, epochs=epochs, seeds=tuple(seeds), quick=args.quick,
+              rerun=args.rerun, scratch=scratch)
+
+
 def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
   """A validated Config for one run; workdir under `scratch`, set again per run."""
   return config_lib.Config(corpus=corpus, workdir=scratch, **overrides).validate()
@@ -69,6 +107,8 @@ def _identity(config: config_lib.Config) -> str:
   for name in ("workdir", "cache_dir", "data_dir", "log_every_secs", "checkpoint_every_secs",
                "tensorboard", "save_text"):
     fields.pop(name)
+  if not fields["sweep"]:  # no sweep: the identity records written before the field existed
+    fields.pop("sweep")
   return json.dumps(fields, sort_keys=True)
 
 
@@ -81,17 +121,54 @@ def load_records(name: str) -> list:
 
 
 def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
-        trainer: Callable = train.train) -> dict:
+        trainer: Callable = train.train, extra: Sequence[str] = ()) -> dict:
   """Trains and evaluates `config` unless results/<name>.jsonl already has it; returns its record.
 
   `labels` (e.g. {"ns_exponent": 0.5, "seed": 1}) go into the record for the
-  tables; the record's identity is the whole configuration.
+  tables; the record's identity is the whole configuration. `extra` names
+  further numbers a custom `trainer` put in its summary's "eval" dict, kept
+  in the record next to the standard metrics.
   """
   identity = _identity(config)
   if not rerun:
     for record in load_records(name):
       if record["identity"] == identity:
         return record
+  summary, host_note = _train(name, config, trainer)
+  record = dict(labels, identity=identity, **metrics_of(summary),
+                **{key: summary["eval"][key] for key in extra}, **host_note)
+  _append(name, record, labels)
+  return record
+
+
+def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
+              trainer: Callable = train.train) -> list:
+  """Trains a --sweep config (w2v_jax/sweep.py) in one program; returns one record per variant.
+
+  Skips training when results/<name>.jsonl has every variant. A variant's
+  identity is its own configuration plus the sweep that trained it: its
+  tables are a separate run's, but its time is the whole program's (all
+  variants), so sweep records never stand in for separate runs, nor the
+  reverse. Each record gets the swept field's value as a label.
+  """
+  field, _ = config_lib.sweep_values(config)
+  variants = config_lib.sweep_variants(config)
+  identities = [_identity(dataclasses.replace(v, sweep=config.sweep)) for v in variants]
+  cached = {} if rerun else {r["identity"]: r for r in load_records(name)}
+  if all(i in cached for i in identities):
+    return [cached[i] for i in identities]
+  summary, host_note = _train(name, config, trainer)
+  records = []
+  for variant, identity, variant_summary in zip(variants, identities, summary["variants"]):
+    variant_labels = dict(labels, **{field: getattr(variant, field)})
+    records.append(dict(variant_labels, identity=identity, **metrics_of(variant_summary),
+                        sweep=config.sweep, **host_note))
+    _append(name, records[-1], variant_labels)
+  return records
+
+
+def _train(name: str, config: config_lib.Config, trainer: Callable):
+  """Trains in a fresh workdir; returns the summary and how busy the rest of the machine was."""
   ensure_corpus(config)
   workdir = os.path.join(config.workdir, f"{name}-{len(load_records(name))}-{os.getpid()}")
   config = dataclasses.replace(config, workdir=workdir)
@@ -101,15 +178,16 @@ def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
   summary = trainer(config)
   wall = time.time() - start
   others = host.busy_cpu_seconds() - busy0 - (_own_cpu_seconds() - own0)
-  record = dict(labels, identity=identity, **metrics_of(summary),
-                other_cores=round(max(others, 0.0) / wall, 2),
-                finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+  return summary, {"other_cores": round(max(others, 0.0) / wall, 2),
+                   "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _append(name: str, record: dict, labels: dict) -> None:
   os.makedirs(RESULTS_DIR, exist_ok=True)
   with open(os.path.join(RESULTS_DIR, name + ".jsonl"), "a", encoding="utf-8") as f:
     f.write(json.dumps(record, sort_keys=True) + "\n")
   print(f"{name}: {labels} -> " + ", ".join(
       f"{key} {record[key] * scale:.3g}" for key, _, scale in METRICS + (TIME,)), flush=True)
-  return record
 
 
 def _own_cpu_seconds() -> float:

@@ -63,3 +63,30 @@ def test_plot_writes_png(results_dir):
   with open(path, "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
   assert os.path.dirname(path) == str(results_dir)
+
+
+def test_run_sweep_trains_once_and_records_each_variant(tmp_path, results_dir):
+  calls = []
+
+  def trainer(config):
+    calls.append(config)
+    return {"variants": [_fake_summary(v) for v in config_lib.sweep_variants(config)]}
+
+  config = config_lib.Config(corpus="default", workdir=str(tmp_path / "runs"), seed=1,
+                             sweep="ns_exponent=0,0.75")
+  records = common.run_sweep("demo", config, {"seed": 1}, trainer=trainer)
+  assert [(r["ns_exponent"], r["seed"]) for r in records] == [(0.0, 1), (0.75, 1)]
+  assert all(r["sweep"] == "ns_exponent=0,0.75" for r in records)
+  assert common.run_sweep("demo", config, {"seed": 1}, trainer=trainer) == records
+  assert len(calls) == 1
+  # A separate run of one variant is not answered by the sweep's record.
+  separate = config_lib.Config(corpus="default", workdir=str(tmp_path / "runs"), seed=1,
+                               ns_exponent=0.75)
+  common.run("demo", separate, {"seed": 1}, trainer=lambda c: _fake_summary(c))
+  records = common.load_records("demo")
+  assert len(records) == 3 and "sweep" not in records[-1]
+
+
+def test_identity_without_a_sweep_matches_records_from_before_the_field():
+  assert '"sweep"' not in common._identity(config_lib.Config())
+  assert '"sweep": "alpha=0.01,0.02"' in common._identity(config_lib.Config(sweep="alpha=0.01,0.02"))

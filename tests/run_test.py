@@ -49,6 +49,10 @@ def test_data_mode_reports_and_writes_summary(tmp_path):
     (["--num_devices=64"], "--num_devices=64, but JAX sees"),
     (["--table_sharding=columns"], "table_sharding"),
     (["--num_processes=2"], "needs --coordinator_address"),
+    (["--sweep=sample=0,1e-5"], "--sweep cannot vary sample"),
+    (["--sweep=negative=2,x"], "negative takes int values"),
+    (["--sweep=alpha=0.01,0.02", "--num_devices=2", "--batch_size=32"],
+     "--sweep runs on one device"),
 ])
 def test_bad_flags(tmp_path, args, fragment):
   _assert_user_error(_run(tmp_path, *args), fragment)

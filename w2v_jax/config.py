@@ -21,6 +21,8 @@ ANALOGY_METHODS = ("3cosadd", "3cosmul")
 SKIP_SATURATED = ("none", "hs", "all")
 SATURATION = 6.0  # word2vec.c's MAX_EXP
 TABLE_SHARDINGS = ("replicated", "rows")
+# --sweep's fields and their types: those that leave the data stream alone (sweep.py).
+SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +84,10 @@ class Config:
   share_negatives: int = 0
   steps_per_call: int = 32  # batches per compiled call (lax.scan)
   seed: int = 0
+  # "FIELD=V1,V2,...": train one variant per value side by side in one
+  # compiled program (sweep.py), each written to WORKDIR/FIELD=V. Only fields
+  # that leave the data stream and the shapes alone: SWEEPABLE.
+  sweep: str = ""
   # Running.
   platform: str = ""  # "" = what JAX finds; cpu, gpu or tpu
   # Threads in XLA's CPU thread pools; 0 = XLA's own choice (one per core the
@@ -196,6 +202,8 @@ class Config:
                       f"got {self.checkpoint_every_secs}")
     if not 0 <= self.min_alpha_ratio <= 1:
       raise UserError(f"--min_alpha_ratio must lie in [0, 1], got {self.min_alpha_ratio}")
+    if self.sweep:
+      sweep_variants(self)  # refuses what a sweep cannot do
     return self
 
 
@@ -249,3 +257,49 @@ def cache_dir(config: Config) -> str:
 
 def data_dir(config: Config) -> str:
   return config.data_dir or os.path.join(cache_dir(config), "data")
+
+
+def sweep_values(config: Config) -> tuple[str, tuple]:
+  """--sweep=FIELD=V1,V2,... -> (FIELD, values in the field's type); UserError if malformed."""
+  field, sep, listed = config.sweep.partition("=")
+  field = field.strip()
+  tokens = [t.strip() for t in listed.split(",")]
+  if not sep or not field or not all(tokens):
+    raise UserError(f"--sweep must look like FIELD=V1,V2,... (e.g. ns_exponent=0,0.5,0.75), "
+                    f"got {config.sweep!r}")
+  if field not in SWEEPABLE:
+    known = {f.name for f in dataclasses.fields(Config)}
+    why = ("is not a setting" if field not in known else
+           "would change the data stream or the program every variant shares; "
+           "train separate runs")
+    raise UserError(f"--sweep cannot vary {field}: it {why} (--sweep varies "
+                    f"{', '.join(SWEEPABLE)})")
+  kind = SWEEPABLE[field]
+  try:
+    values = tuple(kind(t) for t in tokens)
+  except ValueError:
+    raise UserError(f"--sweep={config.sweep}: {field} takes {kind.__name__} values") from None
+  if len(set(values)) != len(values):
+    raise UserError(f"--sweep={config.sweep} lists a value twice")
+  return field, values
+
+
+def sweep_variants(config: Config) -> list:
+  """One validated Config per --sweep value (workdir WORKDIR/FIELD=V, sweep ""); [] without one."""
+  if not config.sweep:
+    return []
+  field, values = sweep_values(config)
+  if field in ("ns_exponent", "negative") and config.loss != "ns":
+    raise UserError(f"--sweep over {field} needs --loss=ns, got --loss={config.loss}")
+  if config.num_devices != 1 or config.num_processes != 1:
+    raise UserError("--sweep runs on one device: drop --num_devices / --num_processes, or "
+                    "train the variants as separate runs")
+  if config.resume:
+    raise UserError("--resume cannot continue a --sweep run: a sweep keeps no checkpoint; "
+                    "start it again in a new --workdir")
+  variants = []
+  for value in values:
+    folder = f"{field}={value if isinstance(value, int) else f'{value:g}'}"
+    variants.append(dataclasses.replace(config, sweep="", **{field: value},
+                                        workdir=os.path.join(config.workdir, folder)).validate())
+  return variants

@@ -225,6 +225,12 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
   layout through the loop, and the chunk is expected split along B; the step
   itself is unchanged, and XLA inserts the collectives.
   """
+  tx, chunk_fn = chunk_function(config, tables, total_words, alpha, mesh)
+  return tx, jax.jit(chunk_fn, donate_argnums=0)
+
+
+def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
+  """(optimizer, make_train_chunk's function before jit): sweep.py puts several in one program."""
   tx = make_optimizer(alpha)
   step = functools.partial(
       train_step, tables=tables, model=config.model, loss=config.loss,
@@ -266,7 +272,7 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
       return constrain(dict(state, step=state["step"] + 1)), out
     return jax.lax.scan(body, state, chunk)
 
-  return tx, jax.jit(chunk_fn, donate_argnums=0)
+  return tx, chunk_fn
 
 
 def init_state(params, tx):

@@ -15,6 +15,10 @@ and, while it runs, checkpoint.npz (checkpoint.py): every
 --checkpoint_every_secs, at each epoch end and on Ctrl-C. The checkpoint is
 deleted once the outputs are written.
 
+With --sweep=FIELD=V1,V2,... (sweep.py) one compiled program trains every
+variant; each gets the files above in WORKDIR/FIELD=V, and WORKDIR/config.json
+and summary.json describe the whole sweep. A sweep keeps no checkpoint.
+
 A non-finite loss stops the run at the first compiled call that has one (its
 losses are read one call late, so that reading them does not stall the
 device), before that call's tables are checkpointed or exported: the last good
@@ -50,6 +54,7 @@ from w2v_jax import memory
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
 from w2v_jax import sampling
+from w2v_jax import sweep as sweep_lib
 from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
@@ -304,8 +309,10 @@ class Progress:
   COUNTERS = ("words", "epoch_kept", "kept_total", "epoch_loss", "epoch_examples",
               "window_loss", "window_examples", "lr", "epoch")
 
-  def __init__(self, config, total_words: int, metrics_path: str, saved: Optional[dict] = None):
+  def __init__(self, config, total_words: int, metrics_path: str, saved: Optional[dict] = None,
+               label: str = ""):
     self.config, self.total_words = config, total_words
+    self.label = label  # a --sweep variant's FIELD=V, opening its log lines
     self.start = self.last_log = time.time()
     self.words = 0          # global raw words done
     self.epoch_kept = 0
@@ -382,8 +389,9 @@ class Progress:
         self.writer.add_scalar(f"{kind}/{name}", r[name], step)
       if kind == "epoch":
         self.writer.flush()
-    logging.info("epoch %d/%d %5.1f%% | %.0fk words/s (%.0fk after subsampling) | lr %.3g | "
-                 "loss %.4f recent, %.4f epoch | ETA %s", r["epoch"], self.config.epochs,
+    logging.info("%sepoch %d/%d %5.1f%% | %.0fk words/s (%.0fk after subsampling) | lr %.3g | "
+                 "loss %.4f recent, %.4f epoch | ETA %s", self.label and self.label + " ",
+                 r["epoch"], self.config.epochs,
                  100 * r["progress"], r["words_per_s"] / 1e3, r["kept_words_per_s"] / 1e3,
                  r["lr"], r["loss"], r["epoch_loss"], _fmt_secs(r["eta_s"]))
     self.last_log = time.time()
@@ -453,8 +461,12 @@ def check_eval_files(config: config_lib.Config) -> None:
       evaluate.read_word_pairs(path)
 
 
-def check_memory(config: config_lib.Config, vocab_size: int, tokens: int, device) -> None:
+def check_memory(config: config_lib.Config, vocab_size: int, tokens: int, device,
+                 copies: int = 1) -> None:
+  """Refuses a run that would not fit; `copies`: a --sweep's variants (tables and rows S times)."""
   est = memory.estimate(config, vocab_size, tokens)
+  est["tables"] *= copies
+  est["rows"] *= copies
   host_free, device_free = memory.available_host(), memory.available_device(device)
   on_host = device.platform == "cpu"
   logging.info("memory estimate: %s; free: host %s%s", memory.describe(est),
@@ -507,7 +519,9 @@ def train(config: config_lib.Config) -> dict:
   Everything that can refuse the run (checkpoint in the workdir, evaluation
   files, corpus, window, memory) is checked before the first file is written.
   With config.resume, continues from WORKDIR/checkpoint.npz and ends with the
-  tables the uninterrupted run would have had, bit for bit on a CPU.
+  tables the uninterrupted run would have had, bit for bit on a CPU. With
+  config.sweep, trains every variant in one program (sweep.py) and returns
+  the sweep's summary with each variant's under "variants".
 
   The run spans config.num_devices devices (parallel.py); the config it
   records, checkpoints and resumes against holds the resolved number (-1 =
@@ -516,6 +530,7 @@ def train(config: config_lib.Config) -> dict:
   mesh = parallel.make_mesh(config)
   config = dataclasses.replace(config, num_devices=mesh.size)
   workdir = config.workdir
+  variants = config_lib.sweep_variants(config)  # [] without --sweep
   meta = checkpoint.check_workdir(config)
   check_eval_files(config)
   data = prepare_data(config)
@@ -526,18 +541,25 @@ def train(config: config_lib.Config) -> dict:
       os.path.dirname(corpus.stats["cache"]))}  # the file's identity digest (corpus.py)
   if meta:
     checkpoint.check_corpus(meta, corpus_id, workdir)
-  check_memory(config, vocab_size, n, next(d for d in mesh.devices.flat
-                                           if d.process_index == jax.process_index()))
+  device = next(d for d in mesh.devices.flat if d.process_index == jax.process_index())
   multiple = parallel.row_multiple(config, mesh, vocab_size)
   alpha = config_lib.learning_rate(config)
   total_words = config.epochs * n
 
   init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
-  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+  if variants:
+    check_memory(sweep_lib.largest(config, variants), vocab_size, n, device,
+                 copies=len(variants))
+    tx, train_chunk = sweep_lib.make_train_chunk(variants, corpus.vocab.counts, data.tree,
+                                                 total_words)
+    init = lambda: sweep_lib.init_state(variants, init_key, vocab_size, tx)
+  else:
+    check_memory(config, vocab_size, n, device)
+    tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+    tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha, mesh)
+    init = lambda: model_lib.init_state(parallel.pad_rows(
+        model_lib.init_params(init_key, vocab_size, config.dim, config.loss), multiple), tx)
   data = dataclasses.replace(data, noise_V=None, tree=None)  # the tables hold copies now
-  tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha, mesh)
-  init = lambda: model_lib.init_state(parallel.pad_rows(
-      model_lib.init_params(init_key, vocab_size, config.dim, config.loss), multiple), tx)
   if meta:
     saved = checkpoint.load(workdir)
     state = checkpoint.restore_state(saved.state_leaves, jax.eval_shape(init),
@@ -546,16 +568,28 @@ def train(config: config_lib.Config) -> dict:
     logging.info("resuming from %s (%s)", checkpoint.path(workdir), checkpoint.describe(meta))
   else:
     state = init()
-  state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
+  if not variants:  # a sweep runs on one device (config.validate)
+    state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
   train_key = parallel.place(train_key, parallel.everywhere(mesh))
   write_json(os.path.join(workdir, "config.json"),
              run_record(config, corpus.stats["cache"], alpha, meta["step"] if meta else None))
+  outputs = variants or [config]  # one folder of outputs each
+  for variant in variants:
+    os.makedirs(variant.workdir, exist_ok=True)
+    write_json(os.path.join(variant.workdir, "config.json"),
+               dict(run_record(variant, corpus.stats["cache"], config_lib.learning_rate(variant)),
+                    sweep=config.sweep))
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
-               "alpha %g, on %d %s device(s), tables %s", config.model, config.loss, n,
+               "alpha %g, on %d %s device(s), tables %s%s", config.model, config.loss, n,
                config.epochs, vocab_size, config.dim, config_lib.batch_size(config), alpha,
-               mesh.size, mesh.devices.flat[0].platform, config.table_sharding)
+               mesh.size, mesh.devices.flat[0].platform, config.table_sharding,
+               f"; --sweep={config.sweep}: {len(variants)} variants in one program"
+               if variants else "")
 
-  progress = Progress(config, total_words, os.path.join(workdir, "metrics.jsonl"), meta)
+  progresses = [Progress(c, total_words, os.path.join(c.workdir, "metrics.jsonl"), meta,
+                         label=os.path.basename(c.workdir) if variants else "")
+                for c in outputs]
+  progress = progresses[0]  # the clock and the counters a checkpoint keeps
   start = time.time()
   start_words = progress.words
   compiled = None  # when the first call returned: compiled, its work dispatched
@@ -566,23 +600,29 @@ def train(config: config_lib.Config) -> dict:
   steps_per_call = config.steps_per_call
 
   def read(waiting):
-    """Reads a call's losses: stops at a non-finite one, else counts them."""
+    """Reads a call's losses ([T]; [T, S] in a sweep): stops at a non-finite one, else counts."""
     nonlocal examples_total
-    first_step, epoch, (loss_T, lr_T), examples, words_done, kept_done = waiting
-    loss_T, lr_T, examples = np.asarray(loss_T), np.asarray(lr_T), int(examples)
+    first_step, epoch, (loss, lr), examples, words_done, kept_done = waiting
+    examples = int(examples)
     examples_total += examples
-    bad_T = ~np.isfinite(loss_T)
-    if bad_T.any():
-      t = int(np.argmax(bad_T))
-      raise _diverged(config, first_step + t, f"loss {loss_T[t]}", float(lr_T[t]), epoch,
-                      last_good)
-    progress.update(loss_T, lr_T, examples, words_done, kept_done)
+    loss_TxS = np.asarray(loss).reshape(len(loss), -1)
+    lr_TxS = np.asarray(lr).reshape(len(lr), -1)
+    for c, p, loss_T, lr_T in zip(outputs, progresses, loss_TxS.T, lr_TxS.T):
+      bad_T = ~np.isfinite(loss_T)
+      if bad_T.any():
+        t = int(np.argmax(bad_T))
+        raise _diverged(c, first_step + t, f"loss {loss_T[t]}", float(lr_T[t]), epoch,
+                        last_good)
+      p.update(loss_T, lr_T, examples, words_done, kept_done)
 
   def save(epoch, calls):
     host = parallel.to_host(state)
-    if not all(np.isfinite(t).all() for t in host["params"].values()):
+    tables = [t for s in (host if variants else [host]) for t in s["params"].values()]
+    if not all(np.isfinite(t).all() for t in tables):
       raise _diverged(config, step, "a table holds non-finite values", progress.lr,
                       epoch if calls else epoch - 1, last_good)
+    if variants:
+      return None  # a sweep keeps no checkpoint (config.sweep_variants refuses --resume)
     checkpoint.save(workdir, host, train_key, {
         "settings": checkpoint.settings(config), "corpus": corpus_id, "epoch": epoch,
         "epochs": config.epochs, "calls": calls, "step": step, "examples": examples_total,
@@ -600,11 +640,12 @@ def train(config: config_lib.Config) -> dict:
   try:
     with _ctrl_c_checkpoints(enabled=not several) as stop:
       last_save = time.time()
-      epoch_record = progress.record("epoch")  # replaced after each epoch
+      epoch_records = [p.record("epoch") for p in progresses]  # replaced after each epoch
       for epoch in range(epoch0, config.epochs):
         calls = calls0 if epoch == epoch0 else 0
         if calls == 0:
-          progress.new_epoch(epoch)
+          for p in progresses:
+            p.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
         chunks = prefetch(placed_chunks(
             itertools.islice(epoch_chunks(config, data, epoch), calls, None), mesh))
@@ -624,6 +665,9 @@ def train(config: config_lib.Config) -> dict:
               waiting = None
               last_good = save(epoch, calls)
               last_save = time.time()
+              if stop.requested and variants:
+                raise Interrupted(f"sweep stopped at step {step} (epoch {epoch + 1}); a "
+                                  "sweep keeps no checkpoint, so start it again")
               if stop.requested:
                 raise Interrupted(
                     f"checkpoint written at step {step} (epoch {epoch + 1}, "
@@ -633,19 +677,48 @@ def train(config: config_lib.Config) -> dict:
           chunks.close()
         if waiting is not None:
           read(waiting)
-        epoch_record = progress.log("epoch")
+        epoch_records = [p.log("epoch") for p in progresses]
         last_good = save(epoch + 1, 0)
         last_save = time.time()
   finally:
-    progress.close()
+    for p in progresses:
+      p.close()
   if examples_total == 0:
-    os.remove(checkpoint.path(workdir))  # nothing was trained; nothing to resume
+    if not variants:
+      os.remove(checkpoint.path(workdir))  # nothing was trained; nothing to resume
     raise UserError(NO_EXAMPLES)
-  params = parallel.strip_rows(parallel.to_host(state["params"]), vocab_size)
+  host = parallel.to_host(state)
   seconds = time.time() - progress.start  # all sessions of the run
   segment = time.time() - start
+  compiled = compiled or start + segment
+  timing = {"tokens": n, "vocab_size": vocab_size, "epochs": config.epochs,
+            "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
+            "compile_seconds": round(compiled - start, 3),
+            "steady_words_per_s": (total_words - start_words) / max(start + segment - compiled,
+                                                                    1e-9),
+            "examples": examples_total, "resumed_at_step": meta["step"] if meta else None}
+  if not variants:
+    summary = write_outputs(config, corpus, parallel.strip_rows(host["params"], vocab_size), dict(
+        timing, final_epoch_loss=epoch_records[0]["epoch_loss"]))
+    os.remove(checkpoint.path(workdir))  # the outputs hold the tables now
+    return summary
+  field, _ = config_lib.sweep_values(config)
+  sweep_note = {"sweep": config.sweep, "variants": len(variants),
+                "time": "train_seconds and words/s are the one program's wall time for all "
+                        "variants together"}
+  summaries = [write_outputs(v, corpus, sweep_lib.variant_params(host, s), dict(
+      timing, final_epoch_loss=record["epoch_loss"], sweep=sweep_note))
+               for s, (v, record) in enumerate(zip(variants, epoch_records))]
+  summary = dict(timing, sweep=sweep_note, workdir=workdir, variants=[
+      {field: getattr(v, field), "workdir": v.workdir, "final_epoch_loss": r["epoch_loss"]}
+      for v, r in zip(variants, epoch_records)])
+  write_json(os.path.join(workdir, "summary.json"), summary)
+  return dict(summary, variants=summaries)
 
-  vocab = corpus.vocab
+
+def write_outputs(config: config_lib.Config, corpus, params: dict, summary: dict) -> dict:
+  """Writes vectors, vocabulary, tables, evaluation and summary.json to config.workdir."""
+  workdir, vocab = config.workdir, corpus.vocab
   vectors_VxD = export.export_vectors(params, config.export)
   export.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
   if config.save_text:
@@ -654,23 +727,15 @@ def train(config: config_lib.Config) -> dict:
   vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
   results = evaluate_and_report(config, vocab.words, vectors_VxD) if config.evaluate else {}
-  compiled = compiled or start + segment
-  summary = {"tokens": n, "vocab_size": vocab_size, "epochs": config.epochs,
-             "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
-             "compile_seconds": round(compiled - start, 3),
-             "steady_words_per_s": (total_words - start_words) / max(start + segment - compiled,
-                                                                     1e-9),
-             "final_epoch_loss": epoch_record["epoch_loss"], "examples": examples_total,
-             "resumed_at_step": meta["step"] if meta else None, "workdir": workdir}
+  summary = dict(summary, workdir=workdir)
   write_json(os.path.join(workdir, "summary.json"), summary)
-  os.remove(checkpoint.path(workdir))  # the outputs hold the tables now
   logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
                "training           %.1f s, %.0fk words/s (%.0fk from the end of the first "
                "call, which compiled, at %.1f s), final epoch loss %.4f\n%s\n"
-               "files in           %s", corpus.stats["tokens"], n, vocab_size, seconds,
-               summary["words_per_s"] / 1e3, summary["steady_words_per_s"] / 1e3,
-               summary["compile_seconds"], summary["final_epoch_loss"],
-               evaluate.format_summary(results), workdir)
+               "files in           %s", corpus.stats["tokens"], summary["tokens"],
+               summary["vocab_size"], summary["train_seconds"], summary["words_per_s"] / 1e3,
+               summary["steady_words_per_s"] / 1e3, summary["compile_seconds"],
+               summary["final_epoch_loss"], evaluate.format_summary(results), workdir)
   return dict(summary, eval=results)
 
 

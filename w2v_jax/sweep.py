@@ -1,0 +1,79 @@
+"""--sweep: S variants of one run trained side by side in one compiled program.
+
+Variants that differ only in ns_exponent, alpha, negative or dim consume the
+same batches in the same order: the data stream is a function of the corpus,
+the subsampling and window settings, the batch size and the seed, none of
+which a sweep may change (config.SWEEPABLE). So the host loads the corpus,
+makes each chunk of batches and compiles once, and one jitted call trains
+every variant on that chunk: the program holds one lax.scan of the unchanged
+model.chunk_function per variant, each over its own state, with its own
+tables (the alias table of counts^ns_exponent), learning rate, number of
+negatives and dim. Each variant therefore computes exactly what a separate
+run with its settings computes (tests/sweep_test.py holds the tables equal
+bit for bit), and variants of different shapes need no padding.
+
+Why not jax.vmap over stacked [S, V, D] tables, the obvious form: it was
+built first (git history: "--sweep=FIELD=V1,V2,...: variants trained side by
+side in one compiled program", with negative and dim padded and masked) and
+matched separate runs, but on XLA:CPU the batched scatter-add of the vmapped
+step does not update the stacked tables in place: every step copied them,
+and five skip-gram variants trained at 1/4 of the words/s of five separate
+runs (default corpus, one core). One scan per variant keeps each update in
+place. (On an accelerator, where a single model leaves the device mostly
+idle, the vmapped form might pay; that is not measured.)
+
+Time is not attributable per variant: a variant's summary.json records the
+one program's wall time for all S variants (`train_seconds`) and says so
+(`sweep`).
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from w2v_jax import config as config_lib
+from w2v_jax import model as model_lib
+from w2v_jax import sampling
+
+
+def largest(config: config_lib.Config, variants: list) -> config_lib.Config:
+  """A config as large as the largest variant (for the memory estimate)."""
+  return dataclasses.replace(config, sweep="", dim=max(v.dim for v in variants),
+                             negative=max(v.negative for v in variants))
+
+
+def make_train_chunk(variants: list, counts_V, tree, total_words: int):
+  """model.make_train_chunk for S variants, in one jitted call.
+
+  ([state_s], chunk, key) -> ([state_s], (loss_TxS, lr_TxS)); the states are
+  donated. Returns the optimizers [tx_s] too (for init_state).
+  """
+  txs, fns = [], []
+  for v in variants:
+    noise_V = sampling.noise_distribution(counts_V, v.ns_exponent) if v.loss == "ns" else None
+    tables = model_lib.device_tables(v.loss, noise_V, tree)
+    tx, fn = model_lib.chunk_function(v, tables, total_words, config_lib.learning_rate(v))
+    txs.append(tx)
+    fns.append(fn)
+
+  def chunk_fn(states, chunk, key):
+    results = [fn(state, chunk, key) for fn, state in zip(fns, states)]
+    states = [state for state, _ in results]
+    loss_TxS = jnp.stack([loss_T for _, (loss_T, _) in results], axis=1)
+    lr_TxS = jnp.stack([lr_T for _, (_, lr_T) in results], axis=1)
+    return states, (loss_TxS, lr_TxS)
+
+  return txs, jax.jit(chunk_fn, donate_argnums=0)
+
+
+def init_state(variants: list, key, vocab_size: int, txs: list) -> list:
+  """Each variant's initial state, as a separate run with the same seed would draw it."""
+  return [model_lib.init_state(model_lib.init_params(key, vocab_size, v.dim, v.loss), tx)
+          for v, tx in zip(variants, txs)]
+
+
+def variant_params(host_states: list, s: int) -> dict:
+  """Variant s's tables as host arrays."""
+  return {name: np.asarray(table) for name, table in host_states[s]["params"].items()}
