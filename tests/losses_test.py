@@ -632,3 +632,19 @@ def _check_grouped_against_batch(Q, G, target_QxGxD, negatives_QxKxD, grouped, b
   np.testing.assert_allclose(g_shared, np.asarray(g_each).reshape(Q, G, K, D).sum(axis=1),
                              rtol=1e-4, atol=1e-6)
   assert float(jnp.abs(g_shared).sum()) > 0
+
+
+@pytest.mark.parametrize("v,block_rows", [(10, 4), (12, 4), (7, 16), (300, 32)])
+def test_blocked_softmax_equals_the_plain_batch_form(v, block_rows):
+  """Values and gradients, with blocks that divide V, overlap at the end, or exceed V."""
+  rng = np.random.default_rng(v)
+  h_BxD = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+  emb_VxD = jnp.asarray(rng.normal(size=(v, 4)), jnp.float32)
+  target_B = jnp.asarray(rng.integers(0, v, 6))
+  g_B = jnp.asarray(rng.normal(size=6), jnp.float32)
+  plain = lambda h, e: losses.skipgram_softmax_batch(h, e, target_B)
+  blocked = lambda h, e: losses.softmax_batch_blocked(h, e, target_B, block_rows)
+  np.testing.assert_allclose(blocked(h_BxD, emb_VxD), plain(h_BxD, emb_VxD), rtol=1e-5)
+  weighted = lambda f: jax.jit(jax.grad(lambda h, e: jnp.dot(g_B, f(h, e)), argnums=(0, 1)))
+  for got, want in zip(weighted(blocked)(h_BxD, emb_VxD), weighted(plain)(h_BxD, emb_VxD)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

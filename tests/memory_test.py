@@ -18,10 +18,11 @@ def test_tables_are_counted_exactly(loss, out_rows):
   assert est["optimizer"] == 0  # plain SGD keeps nothing per row
 
 
-def test_softmax_step_grows_with_vocabulary_and_batch():
-  config = config_lib.Config(loss="softmax", batch_size=256)
+def test_softmax_step_grows_with_vocabulary_and_dimension():
+  config = config_lib.Config(loss="softmax", batch_size=256, dim=100)
   est = memory.estimate(config, vocab_size=10**6, tokens=10)
-  assert est["softmax"] == 3 * 4 * 256 * 10**6  # logits, probabilities, gradient: [B, V] float32
+  # The dense [V, D] gradient, and logits, probabilities, gradient of one [B, 4096] block.
+  assert est["softmax"] == 4 * 10**6 * 100 + 3 * 4 * 256 * 4096
   assert memory.estimate(config_lib.Config(loss="ns"), 10**6, 10)["softmax"] == 0
 
 
@@ -37,11 +38,22 @@ def test_refusal_names_the_largest_part_and_its_flags():
 def test_device_memory_is_checked_apart_from_the_host():
   est = memory.estimate(config_lib.Config(loss="softmax"), vocab_size=10**6, tokens=10**6)
   host, device = memory.needs(est, device_is_host=False)
-  assert device > est["tables"] and host < device  # the [B, V] step blocks live on the device
-  with pytest.raises(UserError, match="of device memory .*--loss=ns or --loss=hs"):
-    memory.check(est, device_is_host=False, host_free=64 * GIB, device_free=2 * GIB)
+  assert device > est["tables"] + est["softmax"]  # the step's blocks live on the device
+  assert host < device
+  with pytest.raises(UserError, match="of device memory .*the largest part is tables"):
+    memory.check(est, device_is_host=False, host_free=64 * GIB, device_free=GIB)
 
 
 def test_available_host_memory_is_found():
   free = memory.available_host()
   assert free is not None and free > 0
+
+
+def test_batch_maker_counts_one_chunk_of_examples():
+  """Skip-gram, window 5, shuffled: 1M tokens x (10 slots x 6 B + 6 pairs x 24 B)."""
+  est = memory.estimate(config_lib.Config(), vocab_size=1000, tokens=10**8)
+  assert est["batch_maker"] == (1 << 20) * (10 * 6 + 6 * 24)
+  small = memory.estimate(config_lib.Config(shuffle=False), vocab_size=1000, tokens=1000)
+  assert small["batch_maker"] == 1000 * (10 * 6 + 6 * 8)  # a corpus smaller than a chunk
+  cbow = memory.estimate(config_lib.Config(model="cbow"), vocab_size=1000, tokens=1000)
+  assert cbow["batch_maker"] == 1000 * (10 * 6 + 54 * 2 + 8)

@@ -245,3 +245,20 @@ def test_nce_trains_end_to_end_and_exports_in_plus_out(tmp_path, model):
   within = (vectors[first] @ vectors[first].T).mean() + (vectors[second] @ vectors[second].T).mean()
   across = 2 * (vectors[first] @ vectors[second].T).mean()
   assert within > across
+
+
+def test_init_tables_made_in_blocks_are_uniform_and_deterministic():
+  key = jax.random.PRNGKey(3)
+  # A table that fits one block is one uniform draw, as word2vec.c's range.
+  small = model_lib.uniform_rows(key, 50, 4, -0.125, 0.125, 64)
+  np.testing.assert_array_equal(small, jax.random.uniform(key, (50, 4), jnp.float32,
+                                                          -0.125, 0.125))
+  # 5 blocks of 64 rows over 300 rows, the last one overlapping the fourth.
+  big = np.asarray(model_lib.uniform_rows(key, 300, 4, -0.125, 0.125, 64))
+  np.testing.assert_array_equal(big, model_lib.uniform_rows(key, 300, 4, -0.125, 0.125, 64))
+  assert big.min() >= -0.125 and big.max() < 0.125
+  assert np.all(np.any(big != 0, axis=1))  # every row was written
+  assert len(np.unique(big)) == big.size   # no block repeats another
+  np.testing.assert_array_equal(big[:64], jax.random.uniform(
+      jax.random.fold_in(key, 0), (64, 4), jnp.float32, -0.125, 0.125))
+  assert abs(big.mean()) < 0.01 and abs(big.std() - 0.25 / np.sqrt(12)) < 0.005

@@ -38,6 +38,7 @@ import numpy as np
 from w2v_jax import sampling
 
 Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done: int
+CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled together
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -94,81 +95,83 @@ def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
   return around_tok[:, others], valid_NxW
 
 
-def _examples(model: str, tokens_N, sentence_N, per_centre: dict, window, shrink_window, rng):
-  """Per-chunk training examples as a dict of arrays with equal first axes.
+def _examples(model: str, tokens_N, sentence_N, window, shrink_window, rng):
+  """Per-chunk training examples, and how many each centre made ([N] counts).
 
-  `per_centre` arrays ([N] each, e.g. raw positions) follow their centre word
-  into every example it makes.
+  Examples come centre by centre, so example e belongs to the centre
+  searchsorted(cumsum(count_N), e, side="right"); only the schedule at batch
+  ends needs that (iterate_epoch), so nothing per centre is copied per example.
   """
   context_NxW, valid_NxW = context_windows(tokens_N, sentence_N, window, shrink_window, rng)
   if model == "skipgram":
     count_N = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre by
-    examples = {"centre": np.repeat(tokens_N, count_N),  # centre, offsets ascending
-                "context": context_NxW[valid_NxW]}
-    examples.update({k: np.repeat(v, count_N) for k, v in per_centre.items()})
-    return examples
+    return {"centre": np.repeat(tokens_N, count_N),  # centre, offsets ascending
+            "context": context_NxW[valid_NxW]}, count_N
   has_context = valid_NxW.any(axis=1)
-  examples = {"centre": tokens_N[has_context],
-              "context": np.where(valid_NxW, context_NxW, 0)[has_context],
-              "context_mask": valid_NxW[has_context]}
-  examples.update({k: v[has_context] for k, v in per_centre.items()})
-  return examples
+  return {"centre": tokens_N[has_context],
+          "context": np.where(valid_NxW, context_NxW, 0)[has_context],
+          "context_mask": valid_NxW[has_context]}, has_context.astype(np.int64)
 
 
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,
-                  chunk_tokens: int = 1 << 20) -> Iterator[Batch]:
+                  chunk_tokens: int = CHUNK_TOKENS) -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.
   CBOW batch: centre [B] int32, context [B, 2W] int32, context_mask [B, 2W]
   bool, mask [B] bool.
+
+  A chunk's examples are cut into batches in place; fewer than B examples
+  left at its end wait for the next chunk (a batch's last row, which sets its
+  schedule position, is then always in the newest chunk).
   """
   rng = epoch_rng(seed, epoch)
-  pending: list[dict] = []   # examples not yet batched, in order
+  pending: list[dict] = []   # examples of earlier chunks not yet batched, fewer than B
   pending_rows = 0
   kept = 0                   # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
-    per_centre = {"position": position_N, "kept": kept + np.arange(1, len(tokens_N) + 1)}
-    kept += len(tokens_N)
-    ex = _examples(model, tokens_N, sentence_N, per_centre, window, shrink_window, rng)
-    if shuffle:  # positions stay sorted: the schedule advances evenly
+    ex, count_N = _examples(model, tokens_N, sentence_N, window, shrink_window, rng)
+    if shuffle:  # the schedule (by sorted example index) still advances evenly
       order = rng.permutation(len(ex["centre"]))
-      ex = {k: v if k in ("position", "kept") else v[order] for k, v in ex.items()}
-    pending.append(ex)
-    pending_rows += len(ex["centre"])
-    if pending_rows < batch_size:
+      ex = {k: v[order] for k, v in ex.items()}
+    n = len(ex["centre"])
+    if pending_rows + n < batch_size:
+      pending.append(ex)
+      pending_rows += n
+      kept += len(tokens_N)
       continue
-    merged = {k: np.concatenate([p[k] for p in pending]) for k in ex}
-    full = pending_rows // batch_size * batch_size
-    for start in range(0, full, batch_size):
-      yield _to_batch({k: v[start:start + batch_size] for k, v in merged.items()},
-                      batch_size)
-    pending = [{k: v[full:] for k, v in merged.items()}]
-    pending_rows -= full
-  if pending_rows:
-    merged = {k: np.concatenate([p[k] for p in pending]) for k in pending[0]}
-    batch = _to_batch(merged, batch_size)
-    batch["words_done"] = int(offsets[-1])  # the epoch's last batch ends it
-    batch["kept_done"] = kept
-    yield batch
+    first = batch_size - pending_rows  # rows of this chunk that complete the first batch
+    ends = np.arange(first, n + 1, batch_size)  # exclusive ends of this chunk's batches
+    centre_E = np.searchsorted(np.cumsum(count_N), ends - 1, side="right")
+    words_E, kept_E = position_N[centre_E] + 1, kept + centre_E + 1
+    for i, end in enumerate(ends):
+      if i == 0:
+        rows = {k: np.concatenate([p[k] for p in pending] + [v[:end]]) for k, v in ex.items()}
+      else:
+        rows = {k: v[end - batch_size:end] for k, v in ex.items()}
+      yield _to_batch(rows, batch_size, int(words_E[i]), int(kept_E[i]))
+    pending = [{k: v[ends[-1]:].copy() for k, v in ex.items()}]  # frees the chunk
+    pending_rows = n - ends[-1]
+    kept += len(tokens_N)
+  if pending_rows:  # the epoch's last batch ends it
+    rows = {k: np.concatenate([p[k] for p in pending]) for k in pending[0]}
+    yield _to_batch(rows, batch_size, int(offsets[-1]), kept)
 
 
-def _to_batch(rows: dict, batch_size: int) -> Batch:
-  """Pads rows to batch_size, adds the row mask and the schedule position."""
-  rows = dict(rows)
-  position, kept = rows.pop("position"), rows.pop("kept")
-  n = len(position)
+def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int) -> Batch:
+  """Pads rows to batch_size and adds the row mask and the schedule position."""
+  n = len(rows["centre"])
   batch = {}
   for k, v in rows.items():
     padded = np.zeros((batch_size,) + v.shape[1:], dtype=np.bool_ if v.dtype == np.bool_ else np.int32)
     padded[:n] = v
     batch[k] = padded
   batch["mask"] = np.arange(batch_size) < n
-  batch["words_done"] = int(position[-1]) + 1
-  batch["kept_done"] = int(kept[-1])
+  batch["words_done"] = words_done
+  batch["kept_done"] = kept_done
   return batch
 
 

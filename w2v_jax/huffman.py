@@ -56,26 +56,25 @@ def build(counts_V: np.ndarray) -> HuffmanTree:
     parent[first] = parent[second] = node
     branch[second] = 1
 
-  # Walk all leaves up to the root at once, collecting the path leaf-first.
+  # Walk all leaves up to the root at once, twice: first for the code lengths,
+  # then writing each step's node and branch at its depth from the root (the
+  # j-th step up from leaf w is at depth lengths[w] - 1 - j). Only V-sized
+  # temporaries besides the [V, L] results.
   root = 2 * v - 2
-  cur = np.arange(v)
-  rev_codes, rev_points = [], []
+  parent = parent.astype(np.int32)
   lengths = np.zeros(v, dtype=np.int32)
-  while True:
-    active = cur != root
-    if not active.any():
-      break
-    rev_codes.append(np.where(active, branch[cur], 0))
-    rev_points.append(np.where(active, parent[cur] - v, 0))
+  cur = np.arange(v, dtype=np.int32)
+  while (active := cur != root).any():
     lengths += active
     cur = np.where(active, parent[cur], cur)
-  rev_codes = np.stack(rev_codes, axis=1)
-  rev_points = np.stack(rev_points, axis=1)
-  depth = rev_codes.shape[1]
-  # Reverse each row's first lengths[w] entries so that the root comes first.
-  src = lengths[:, None] - 1 - np.arange(depth)[None, :]
-  valid = src >= 0
-  src = np.maximum(src, 0)
-  codes = np.where(valid, np.take_along_axis(rev_codes, src, axis=1), 0).astype(np.int8)
-  points = np.where(valid, np.take_along_axis(rev_points, src, axis=1), 0).astype(np.int32)
+  codes = np.zeros((v, int(lengths.max())), dtype=np.int8)
+  points = np.zeros((v, int(lengths.max())), dtype=np.int32)
+  leaves, cur, j = np.arange(v), np.arange(v, dtype=np.int32), 0
+  while leaves.size:
+    depth = lengths[leaves] - 1 - j
+    codes[leaves, depth] = branch[cur]
+    points[leaves, depth] = parent[cur] - v
+    cur = parent[cur]
+    below_root = cur != root
+    leaves, cur, j = leaves[below_root], cur[below_root], j + 1
   return HuffmanTree(points_VxL=points, codes_VxL=codes, lengths_V=lengths)

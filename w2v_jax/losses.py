@@ -126,6 +126,90 @@ def softmax_loss(h_D, emb_out_VxD, target):
   return jax.nn.logsumexp(logits_V) - logits_V[target]
 
 
+SOFTMAX_BLOCK_ROWS = 4096  # [256, 4096] float32 blocks: 4 MiB each
+
+
+def softmax_batch_blocked(h_BxD, emb_out_VxD, target_B, block_rows=SOFTMAX_BLOCK_ROWS):
+  """Full softmax for a batch, -u_o.h + logsumexp_w(u_w.h) [B], in blocks of output rows.
+
+  The same value as vmap(softmax_loss) but never holds a [B, V] array: the
+  forward pass keeps a running max and sum of exponentials over blocks of
+  `block_rows` rows of emb_out (the log-sum-exp of each block folded into the
+  total), and the custom gradient recomputes each block's logits:
+    dL/dh_b = sum_w p_bw u_w - u_o(b),   dL/du_w = sum_b (p_bw - [w = o(b)]) h_b,
+  with p_bw = exp(u_w.h_b - lse_b). The [B, block] temporaries fit in a cache
+  where the [B, V] ones of the plain form stream from memory at large V (the
+  reason its time per word grew faster than V: docs/SCALING_CURVES.md). A
+  table of at most block_rows rows is one block. The last block is placed to
+  end at the last row; its rows already covered by the block before are
+  masked out.
+  """
+  return _softmax_blocked(h_BxD, emb_out_VxD, target_B, block_rows)
+
+
+def _blocks(v, block_rows):
+  """(number of blocks, rows per block, the start of block i, mask of its new rows)."""
+  rows = min(block_rows, v)
+  count = -(-v // rows)
+
+  def start_and_mask(i):
+    start = jnp.minimum(i * rows, v - rows)
+    return start, start + jnp.arange(rows) >= i * rows  # rows not seen in block i - 1
+  return count, rows, start_and_mask
+
+
+def _block_logits(h_BxD, emb_out_VxD, i, rows, start_and_mask):
+  start, new_R = start_and_mask(i)
+  block_RxD = jax.lax.dynamic_slice_in_dim(emb_out_VxD, start, rows)
+  return start, new_R, block_RxD, h_BxD @ block_RxD.T
+
+
+def _softmax_blocked_fwd(h_BxD, emb_out_VxD, target_B, block_rows):
+  count, rows, start_and_mask = _blocks(emb_out_VxD.shape[0], block_rows)
+
+  def fold(carry, i):
+    max_B, sum_B = carry
+    _, new_R, _, logits_BxR = _block_logits(h_BxD, emb_out_VxD, i, rows, start_and_mask)
+    logits_BxR = jnp.where(new_R[None, :], logits_BxR, -jnp.inf)
+    new_max_B = jnp.maximum(max_B, logits_BxR.max(axis=1))
+    sum_B = (sum_B * jnp.exp(max_B - new_max_B)
+             + jnp.exp(logits_BxR - new_max_B[:, None]).sum(axis=1))
+    return (new_max_B, sum_B), None
+  b = h_BxD.shape[0]
+  init = (jnp.full((b,), -jnp.inf, h_BxD.dtype), jnp.zeros((b,), h_BxD.dtype))
+  (max_B, sum_B), _ = jax.lax.scan(fold, init, jnp.arange(count))
+  lse_B = max_B + jnp.log(sum_B)
+  loss_B = lse_B - jnp.sum(h_BxD * emb_out_VxD[target_B], axis=1)
+  return loss_B, (h_BxD, emb_out_VxD, target_B, lse_B)
+
+
+def _softmax_blocked_bwd(block_rows, residuals, g_B):
+  h_BxD, emb_out_VxD, target_B, lse_B = residuals
+  count, rows, start_and_mask = _blocks(emb_out_VxD.shape[0], block_rows)
+
+  def block_grads(carry, i):
+    dh_BxD, demb_VxD = carry
+    start, new_R, block_RxD, logits_BxR = _block_logits(h_BxD, emb_out_VxD, i, rows,
+                                                         start_and_mask)
+    p_BxR = jnp.where(new_R[None, :], jnp.exp(logits_BxR - lse_B[:, None]), 0.0) * g_B[:, None]
+    dh_BxD = dh_BxD + p_BxR @ block_RxD
+    seen_RxD = jax.lax.dynamic_slice_in_dim(demb_VxD, start, rows)
+    demb_VxD = jax.lax.dynamic_update_slice_in_dim(demb_VxD, seen_RxD + p_BxR.T @ h_BxD,
+                                                   start, 0)
+    return (dh_BxD, demb_VxD), None
+  init = (jnp.zeros_like(h_BxD), jnp.zeros_like(emb_out_VxD))
+  (dh_BxD, demb_VxD), _ = jax.lax.scan(block_grads, init, jnp.arange(count))
+  dh_BxD = dh_BxD - g_B[:, None] * emb_out_VxD[target_B]
+  demb_VxD = demb_VxD.at[target_B].add(-g_B[:, None] * h_BxD)
+  return dh_BxD, demb_VxD, None
+
+
+_softmax_blocked = jax.custom_vjp(
+    lambda h_BxD, emb_out_VxD, target_B, block_rows: _softmax_blocked_fwd(
+        h_BxD, emb_out_VxD, target_B, block_rows)[0], nondiff_argnums=(3,))
+_softmax_blocked.defvjp(_softmax_blocked_fwd, _softmax_blocked_bwd)
+
+
 # Models: the hidden vector.
 
 def cbow_hidden(context_rows_WxD, context_mask_W, mean=True):

@@ -9,10 +9,16 @@ corpus, in bytes:
   corpus_ids  the encoded corpus, int32 per token, memory-mapped
   batches     the host chunks in flight: the prefetch queue (3), the one
               being made and the one being trained on
+  batch_maker the examples of one chunk of the corpus (batches.CHUNK_TOKENS
+              tokens) while they are made and shuffled: per token its 2W
+              context slots and their masks, and per example its ids (plus a
+              permutation and the permuted copies with shuffle)
   rows        the rows one step gathers, their gradients and updates:
               B (K + 1 + context slots) x D for ns and nce, B (L + slots) x D for hs
               (L counted as 40, a deep Huffman path), B x slots x D for softmax
-  softmax     the full softmax's [B, V] logits, probabilities and gradient
+  softmax     the full softmax's dense [V, D] gradient of emb_out, and the
+              logits, probabilities and gradient of one block of output rows
+              [B, min(V, losses.SOFTMAX_BLOCK_ROWS)]
 The tables live on the device; the host needs one more copy of them while a
 checkpoint or the outputs are written. On a CPU the device is the host.
 Compiled-program buffers and Python itself are not counted, so the estimate is
@@ -22,7 +28,9 @@ shrink the largest term.
 
 import os
 
+from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
+from w2v_jax import losses
 from w2v_jax.errors import UserError
 
 PREFETCH_CHUNKS = 5  # train.prefetch's queue (3) + the chunk being made + the one training
@@ -39,17 +47,31 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
               "softmax": 0}[config.loss] + slots
   return {
       "tables": 4 * d * (v + out_rows),
+      "batch_maker": _batch_maker(config, tokens),
       "optimizer": 0,
       "corpus_ids": 4 * tokens,
       "batches": PREFETCH_CHUNKS * config.steps_per_call * b * example_bytes,
       "rows": 3 * 4 * b * gathered * d,
-      "softmax": 3 * 4 * b * v if config.loss == "softmax" else 0,
+      "softmax": (4 * v * d + 3 * 4 * b * min(v, losses.SOFTMAX_BLOCK_ROWS)
+                  if config.loss == "softmax" else 0),
   }
+
+
+def _batch_maker(config: config_lib.Config, tokens: int) -> int:
+  """Bytes batches.iterate_epoch holds for one chunk (module docstring); no subsampling."""
+  chunk, w = min(batches_lib.CHUNK_TOKENS, tokens), config.window
+  windows = chunk * 2 * w * 6  # int32 ids, bool mask and one bool temporary per slot
+  copies = 2 if config.shuffle else 1
+  if config.model == "skipgram":
+    pairs = chunk * (w + 1 if config.shrink_window else 2 * w)  # 2 E[half-width] per centre
+    return windows + pairs * (8 * copies + 8 * (copies - 1))  # ids (x2), int64 permutation
+  return windows + chunk * ((4 + 5 * 2 * w) * copies + 8 * (copies - 1))
 
 
 def needs(est: dict, device_is_host: bool) -> tuple[int, int]:
   """(host bytes, device bytes) the run needs; on a CPU both are the host's."""
-  host = est["corpus_ids"] + est["batches"] + est["tables"]  # the host copy of the tables
+  host = (est["corpus_ids"] + est["batches"] + est["batch_maker"]
+          + est["tables"])  # the host copy of the tables
   device = (est["tables"] + est["optimizer"] + est["rows"] + est["softmax"]
             + est["batches"] // PREFETCH_CHUNKS)
   return (host + device, 0) if device_is_host else (host, device)
@@ -96,8 +118,9 @@ _ADVICE = {
     "tables": "raise --min_count, set --max_vocab or lower --dim",
     "corpus_ids": "train on a smaller corpus or raise --min_count",
     "batches": "lower --steps_per_call or --batch_size",
+    "batch_maker": "lower --window",
     "rows": "lower --batch_size or --dim",
-    "softmax": "use --loss=ns or --loss=hs, or lower --batch_size",
+    "softmax": "use --loss=ns or --loss=hs, or set --max_vocab",
 }
 
 

@@ -38,14 +38,39 @@ from w2v_jax import losses
 from w2v_jax import sampling
 
 
-def init_params(key, vocab_size: int, dim: int, loss: str) -> dict:
-  params = {"emb_in": jax.random.uniform(key, (vocab_size, dim), jnp.float32,
-                                         -0.5 / dim, 0.5 / dim)}
+INIT_BLOCK_ROWS = 1 << 16
+
+
+def init_params(key, vocab_size: int, dim: int, loss: str,
+                block_rows: int = INIT_BLOCK_ROWS) -> dict:
+  params = {"emb_in": uniform_rows(key, vocab_size, dim, -0.5 / dim, 0.5 / dim, block_rows)}
   if loss in ("ns", "nce", "softmax"):
     params["emb_out"] = jnp.zeros((vocab_size, dim), jnp.float32)
   else:
     params["nodes"] = jnp.zeros((vocab_size - 1, dim), jnp.float32)
   return params
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def uniform_rows(key, rows: int, dim: int, low: float, high: float, block_rows: int):
+  """U[low, high) float32 [rows, dim], made `block_rows` rows at a time.
+
+  One jax.random.uniform over the whole table peaks at twice its size (its
+  random bits and the floats); filling a zero table block by block inside one
+  compiled loop peaks at the table plus a block. Block i draws from
+  fold_in(key, i); the last block is placed to end at the last row and
+  overwrites the rows it shares with the one before. A table of at most
+  `block_rows` rows is one uniform(key, (rows, dim)), as before blocks were used.
+  """
+  if rows <= block_rows:
+    return jax.random.uniform(key, (rows, dim), jnp.float32, low, high)
+
+  def fill(i, table):
+    block = jax.random.uniform(jax.random.fold_in(key, i), (block_rows, dim), jnp.float32,
+                               low, high)
+    start = jnp.minimum(i * block_rows, rows - block_rows)
+    return jax.lax.dynamic_update_slice(table, block, (start, 0))
+  return jax.lax.fori_loop(0, -(-rows // block_rows), fill, jnp.zeros((rows, dim), jnp.float32))
 
 
 def learning_rate(words_done, total_words: int, alpha: float, min_ratio: float):
@@ -155,13 +180,13 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
     if loss == "hs":
       return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
                                       extra["path_mask"], skip_beyond)
-    return losses.skipgram_softmax_batch(rows["emb_in"], rows["emb_out"], extra["target"])
+    return losses.softmax_batch_blocked(rows["emb_in"], rows["emb_out"], extra["target"])
   mask = extra["context_mask"]
   if loss == "hs":
     return losses.cbow_hs_batch(rows["emb_in"], mask, rows["nodes"], extra["codes"],
                                 extra["path_mask"], cbow_mean, skip_beyond)
-  return losses.cbow_softmax_batch(rows["emb_in"], mask, rows["emb_out"], extra["target"],
-                                   cbow_mean)
+  h_BxD = jax.vmap(losses.cbow_hidden, in_axes=(0, 0, None))(rows["emb_in"], mask, cbow_mean)
+  return losses.softmax_batch_blocked(h_BxD, rows["emb_out"], extra["target"])
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
