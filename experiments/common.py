@@ -47,6 +47,38 @@ METRICS = (("analogy_total", "analogy total %", 100.0),
 TIME = ("train_seconds", "time s", 1.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class Size:
+  """How big a script's run is: the full size, or --quick's smoke test."""
+  name: str             # results/<name>.*; <name>_quick for --quick
+  corpus: str
+  epochs: int
+  seeds: tuple
+  quick: bool
+  rerun: bool           # train again even if recorded
+  scratch: str          # a fresh folder for the runs' workdirs
+
+
+def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> Size:
+  """Parses a script's --quick and --rerun (argparse; flags stay out of w2v_jax).
+
+  --quick: the default corpus (~0.5M tokens), 1 epoch, the first seed,
+  written to results/<name>_quick.*: a smoke test of the script, not a result.
+  """
+  import argparse  # pylint: disable=import-outside-toplevel
+  import tempfile  # pylint: disable=import-outside-toplevel
+  parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="smoke test: default corpus, 1 epoch")
+  parser.add_argument("--rerun", action="store_true", help="train again even if recorded")
+  args = parser.parse_args()
+  if args.quick:
+    name, corpus, epochs, seeds = name + "_quick", "default", 1, seeds[:1]
+  else:
+    corpus = offline_corpus.NAME
+  return Size(name=name, corpus=corpus, epochs=epochs, seeds=tuple(seeds), quick=args.quick,
+              rerun=args.rerun, scratch=tempfile.mkdtemp(prefix=name + "-"))
+
+
 def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
   """A validated Config for one run; workdir under `scratch`, set again per run."""
   return config_lib.Config(corpus=corpus, workdir=scratch, **overrides).validate()
@@ -229,3 +261,22 @@ def plot_metrics(name: str, xs: Sequence, groups: dict, xlabel: str, title: str,
   plt.close(fig)
   print(f"wrote {path}", flush=True)
   return path
+
+
+def run_key(config: config_lib.Config) -> str:
+  """A short name for a configuration: a hash of the identity `run` keys its records by."""
+  import hashlib  # pylint: disable=import-outside-toplevel
+  return hashlib.sha1(_identity(config).encode()).hexdigest()[:16]
+
+
+def save_run_array(path: str, config: config_lib.Config, array: np.ndarray) -> None:
+  """Adds one run's array, under run_key(config), to the .npz at `path` (replaced atomically).
+
+  For what a script's custom trainer keeps beside the records (neighbour
+  lists, scores per pair) to draw its tables from later without training again.
+  """
+  kept = dict(np.load(path)) if os.path.exists(path) else {}
+  kept[run_key(config)] = array
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  np.savez_compressed(path + ".tmp.npz", **kept)
+  os.replace(path + ".tmp.npz", path)

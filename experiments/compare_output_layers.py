@@ -32,13 +32,10 @@ them only within this table.
   seed, written to results/compare_output_layers_quick.*; a smoke test.
 """
 
-import argparse
 import dataclasses
-import hashlib
 import itertools
 import os
 import sys
-import tempfile
 
 import numpy as np
 
@@ -53,7 +50,7 @@ from w2v_jax import train  # pylint: disable=wrong-import-position
 NAME = "compare_output_layers"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/compare_output_layers.py"
 SLICE_TOKENS, MAX_VOCAB, EPOCHS = 1_000_000, 5_000, 1
-SEEDS = {"softmax": (1, 2), "ns": (1, 2, 3), "hs": (1, 2, 3), "nce": (1, 2, 3)}
+SEEDS, SOFTMAX_SEEDS = (1, 2, 3), 2  # the full softmax takes the first two seeds only
 LOSSES = ("softmax", "ns", "hs", "nce")
 TOP_WORDS, NEIGHBOURS = 1_000, 10
 OVERLAP = ("overlap_softmax", "top-10 overlap with softmax %", 100.0)
@@ -78,9 +75,6 @@ def slice_corpus(source: str, tokens: int, cache_dir: str) -> str:
   return path
 
 
-def _key(config: config_lib.Config) -> str:
-  return hashlib.sha1(common._identity(config).encode()).hexdigest()[:16]  # pylint: disable=protected-access
-
 
 def neighbours_path(name: str) -> str:
   return os.path.join(common.RESULTS_DIR, name + "_neighbours.npz")
@@ -95,12 +89,7 @@ def trainer_keeping_neighbours(name: str):
     scores_TxV = unit_VxD[:TOP_WORDS] @ unit_VxD.T
     scores_TxV[np.arange(len(scores_TxV)), np.arange(len(scores_TxV))] = -np.inf
     best_TxN = evaluate.top_k(scores_TxV, NEIGHBOURS).astype(np.int32)
-    path = neighbours_path(name)
-    kept = dict(np.load(path)) if os.path.exists(path) else {}
-    kept[_key(config)] = best_TxN
-    os.makedirs(common.RESULTS_DIR, exist_ok=True)
-    np.savez_compressed(path + ".tmp.npz", **kept)
-    os.replace(path + ".tmp.npz", path)
+    common.save_run_array(neighbours_path(name), config, best_TxN)
     return summary
   return trainer
 
@@ -114,8 +103,8 @@ def add_overlaps(name: str, rows: dict, configs: dict) -> None:
   """Puts overlap_softmax and overlap_seeds into each record (from the saved neighbours)."""
   saved = dict(np.load(neighbours_path(name))) if os.path.exists(neighbours_path(name)) else {}
   for (model, loss), records in rows.items():
-    mine = [saved.get(_key(c)) for c in configs[model, loss]]
-    reference = [saved.get(_key(c)) for c in configs[model, "softmax"]]
+    mine = [saved.get(common.run_key(c)) for c in configs[model, loss]]
+    reference = [saved.get(common.run_key(c)) for c in configs[model, "softmax"]]
     for i, record in enumerate(records):
       if mine[i] is None:
         continue
@@ -129,20 +118,11 @@ def add_overlaps(name: str, rows: dict, configs: dict) -> None:
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--quick", action="store_true",
-                      help="the default corpus's first 200k tokens, 2,000 words, 1 epoch, 1 seed")
-  parser.add_argument("--rerun", action="store_true", help="ignore the records and train again")
-  args = parser.parse_args()
-  name = NAME + ("_quick" if args.quick else "")
-  if args.rerun:
-    for path in (os.path.join(common.RESULTS_DIR, name + ".jsonl"), neighbours_path(name)):
-      if os.path.exists(path):
-        os.remove(path)
-  named, tokens, vocab = (("default", 200_000, 2_000) if args.quick else
-                          ("offline-prose", SLICE_TOKENS, MAX_VOCAB))
-  seeds = {loss: (1,) for loss in LOSSES} if args.quick else SEEDS
-  scratch = tempfile.mkdtemp(prefix="compare_output_layers-")
+  size = common.script_size(NAME, __doc__, EPOCHS, SEEDS)
+  name, named, scratch = size.name, size.corpus, size.scratch
+  tokens, vocab = (200_000, 2_000) if size.quick else (SLICE_TOKENS, MAX_VOCAB)
+  seeds = {loss: size.seeds[:SOFTMAX_SEEDS] if loss == "softmax" else size.seeds
+           for loss in LOSSES}
   source_config = config_lib.Config(corpus=named, workdir=scratch)
   common.ensure_corpus(source_config)
   corpus = slice_corpus(datasets.resolve(source_config), tokens,
@@ -152,10 +132,11 @@ def main():
   for model, loss in itertools.product(("skipgram", "cbow"), LOSSES):
     base = common.base_config(corpus, scratch, model=model, loss=loss, dim=100, window=5,
                               negative=5, sample=1e-4, min_count=5, max_vocab=vocab,
-                              epochs=EPOCHS)
+                              epochs=size.epochs)
     configs[model, loss] = [dataclasses.replace(base, seed=s) for s in seeds[loss]]
     rows[model, loss] = [common.run(name, c, {"model": model, "loss": loss, "seed": c.seed},
-                                    trainer=trainer) for c in configs[model, loss]]
+                                    rerun=size.rerun, trainer=trainer)
+                         for c in configs[model, loss]]
   add_overlaps(name, rows, configs)
 
   first = rows["skipgram", "ns"][0]
@@ -180,12 +161,12 @@ def main():
       metrics=common.METRICS, xticklabels=list(LOSSES))
   all_records = [r for records in rows.values() for r in records]
   common.write_markdown(name, "Output layers compared: full softmax, NS, HS and NCE",
-                        COMMAND + (" --quick" if args.quick else ""), [
+                        COMMAND + (" --quick" if size.quick else ""), [
       f"Corpus: the first {tokens:,} tokens of {named} (whole lines), vocabulary capped at its "
       f"{vocab:,} most frequent words (`--max_vocab={vocab}`, min_count 5; words outside it "
       f"are dropped from the text), {first['tokens']:,} tokens in all. Same settings for "
       f"every run: dim 100, window 5 (shrinking), negative 5 for NS and NCE, sample 1e-4, "
-      f"{EPOCHS} epoch(s), word2vec.c's learning rates (0.025 skip-gram, 0.05 CBOW), batch "
+      f"{size.epochs} epoch(s), word2vec.c's learning rates (0.025 skip-gram, 0.05 CBOW), batch "
       "and negative sharing at the trainer's defaults (softmax 256, NS/NCE 512 with "
       "negatives shared by 32, HS 32). Analogies are scored over the questions whose four "
       f"words are all among the {vocab:,} (`seen` in the records), so they are few and the "

@@ -44,19 +44,15 @@ optimum), and u.v closest to the target for the most frequent pairs.
   --quick: 1 epoch, one dimension, written to results/pmi_check_quick.*
 """
 
-import argparse
 import dataclasses
-import hashlib
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments import common  # pylint: disable=wrong-import-position
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
 from w2v_jax import evaluate  # pylint: disable=wrong-import-position
 from w2v_jax import train  # pylint: disable=wrong-import-position
 
@@ -98,9 +94,6 @@ def targets(c_P, o_P, count_P, per_context_V, counts_V, exponent: float):
   return np.log(count_P) - np.log(per_context_V[c_P]) - np.log(noise_V[o_P]) - np.log(K)
 
 
-def _key(config) -> str:
-  return hashlib.sha1(common._identity(config).encode()).hexdigest()[:16]  # pylint: disable=protected-access
-
 
 def dots_path(name: str) -> str:
   return os.path.join(common.RESULTS_DIR, name + "_dots.npz")
@@ -127,12 +120,7 @@ def trainer_keeping_dots(name: str, pairs):
     params = np.load(os.path.join(summary["workdir"], "params.npz"))
     c_P, o_P = pairs[0], pairs[1]
     dot_P = np.einsum("pd,pd->p", params["emb_in"][c_P], params["emb_out"][o_P])
-    path = dots_path(name)
-    kept = dict(np.load(path)) if os.path.exists(path) else {}
-    kept[_key(config)] = dot_P.astype(np.float32)
-    os.makedirs(common.RESULTS_DIR, exist_ok=True)
-    np.savez_compressed(path + ".tmp.npz", **kept)
-    os.replace(path + ".tmp.npz", path)
+    common.save_run_array(dots_path(name), config, dot_P.astype(np.float32))
     return summary
   return trainer
 
@@ -178,28 +166,22 @@ def plot(name: str, panels, title: str) -> str:
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--quick", action="store_true", help="1 epoch, dimension 100 only")
-  parser.add_argument("--rerun", action="store_true", help="ignore the records and train again")
-  args = parser.parse_args()
-  name = NAME + ("_quick" if args.quick else "")
-  if args.rerun:
-    for path in (os.path.join(common.RESULTS_DIR, name + ".jsonl"), dots_path(name)):
-      if os.path.exists(path):
-        os.remove(path)
-  dims, epochs = ((100,), 1) if args.quick else (DIMS, EPOCHS)
-  scratch = tempfile.mkdtemp(prefix="pmi_check-")
-  base = common.base_config("", scratch, model="skipgram", loss="ns", negative=K, window=WINDOW,
-                            sample=0.0, epochs=epochs)
+  size = common.script_size(NAME, __doc__, EPOCHS, SEEDS)
+  name, epochs = size.name, size.epochs
+  dims = (100,) if size.quick else DIMS
+  # The default corpus at both sizes: --quick only shortens training.
+  base = common.base_config("default", size.scratch, model="skipgram", loss="ns", negative=K,
+                            window=WINDOW, sample=0.0, epochs=epochs)
   pairs = counted_pairs(base)
   c_P, o_P, count_P, target_P, pmi_P, counts_V = pairs
   trainer = trainer_keeping_dots(name, pairs)
   runs = []
   for dim in dims:
-    for seed in SEEDS:
+    for seed in size.seeds:
       config = dataclasses.replace(base, dim=dim, seed=seed)
-      record = common.run(name, config, {"dim": dim, "seed": seed}, trainer=trainer)
-      runs.append((dim, seed, record, dict(np.load(dots_path(name)))[_key(config)]))
+      record = common.run(name, config, {"dim": dim, "seed": seed}, rerun=size.rerun,
+                          trainer=trainer)
+      runs.append((dim, seed, record, dict(np.load(dots_path(name)))[common.run_key(config)]))
 
   lines = ["| dim | seed | pairs (#(c,o) >= n) | Pearson | Spearman | mean u.v - target | "
            "rms u.v - target | Pearson with PMI - log k (unigram) | WS353 | SimLex |",
@@ -213,14 +195,14 @@ def main():
                    f"{s['spearman']:.3f} | {s['mean_diff']:+.2f} | {s['rms_diff']:.2f} | "
                    f"{plain[band]['pearson']:.3f} | {record['ws353']:.3f} | "
                    f"{record['simlex']:.3f} |")
-    if seed == SEEDS[0]:
+    if seed == size.seeds[0]:
       panels.append((f"dim {dim}", dot_P, target_P, stats[BANDS[0]]))
   plot(name, panels, f"SGNS u.v against shifted PMI, default corpus, {epochs} epoch(s), k = {K}")
   best = max(runs, key=lambda r: correlations(r[3], target_P, count_P)[BANDS[0]]["pearson"])
   best_stats = correlations(best[3], target_P, count_P)
   first = runs[0][2]
   common.write_markdown(name, "Levy & Goldberg: SGNS and shifted PMI",
-                        COMMAND + (" --quick" if args.quick else ""), [
+                        COMMAND + (" --quick" if size.quick else ""), [
       f"Corpus: the default corpus ({first['tokens']:,} tokens in the vocabulary of "
       f"{first['vocab_size']:,} words at min_count 5). Skip-gram, negative sampling with "
       f"k = {K} from unigram^0.75, window {WINDOW} (dynamic), no subsampling, {epochs} "

@@ -217,7 +217,8 @@ def test_nce_step_keeps_negatives_equal_to_the_target_and_shifts_by_log_k_pn(tmp
   target_B, negatives_BxK = np.asarray(batch["centre"]), np.repeat(negatives_QxK, share, axis=0)
   log_kpn_V = np.log(k * data.noise_V)
   x_o = np.einsum("bd,bd->b", params["emb_out"][target_B], h_BxD) - log_kpn_V[target_B]
-  x_BxK = np.einsum("bkd,bd->bk", params["emb_out"][negatives_BxK], h_BxD) - log_kpn_V[negatives_BxK]
+  x_BxK = (np.einsum("bkd,bd->bk", params["emb_out"][negatives_BxK], h_BxD)
+           - log_kpn_V[negatives_BxK])
   want_B = np.logaddexp(0.0, -x_o) + np.logaddexp(0.0, x_BxK).sum(axis=1)
   np.testing.assert_allclose(got_B, want_B, rtol=2e-5)
   # Had the planted negatives been masked out (as ns does), the loss would be lower.
