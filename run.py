@@ -81,7 +81,8 @@ flags.DEFINE_enum("cbow_update", _D.cbow_update, list(config_lib.CBOW_UPDATES),
                   "word2vec.c and gensim; exact: the true gradient of the mean.")
 flags.DEFINE_enum("skip_saturated", _D.skip_saturated, list(config_lib.SKIP_SATURATED),
                   "Terms with |logit| >= 6 make no update: hs = word2vec.c (tree nodes), "
-                  "all = gensim (nodes and negative sampling), none = exact gradient.")
+                  "all = gensim (nodes and negative sampling), none = exact gradient; never "
+                  "for nce.")
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size,

@@ -56,7 +56,8 @@ class Config:
   # and negative-sampling terms), "hs" as word2vec.c (tree nodes only), "none"
   # = the exact gradient everywhere. A deviation from word2vec.c for ns: on
   # offline-prose, batched skip-gram-NS with "none" was erratic (analogy 11.0
-  # and 7.2 for two seeds; 11.9 and 12.0 with "all"; docs/RESULTS.md).
+  # and 7.2 for two seeds; 11.9 and 12.0 with "all"; docs/RESULTS.md). nce
+  # terms are never skipped (skip_beyond).
   skip_saturated: str = "all"
   # Optimisation.
   epochs: int = 5
