@@ -20,6 +20,7 @@ import jax
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
+from w2v_jax import parallel
 from w2v_jax import train
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
@@ -94,6 +95,21 @@ flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),
                   "JAX backend: cpu, gpu or tpu; empty = what JAX finds.")
+flags.DEFINE_integer("cpu_threads", _D.cpu_threads,
+                     "Threads in XLA's CPU thread pools; 0 = one per usable core.")
+flags.DEFINE_integer("num_devices", _D.num_devices,
+                     "Devices to train on, each taking an equal slice of every batch; -1 = all "
+                     "(of every process). On a CPU, XLA_FLAGS="
+                     "--xla_force_host_platform_device_count=N simulates N.")
+flags.DEFINE_enum("table_sharding", _D.table_sharding, list(config_lib.TABLE_SHARDINGS),
+                  "With several devices: replicated = whole tables on each device (small V); "
+                  "rows = each device holds V / num_devices rows (large V).")
+flags.DEFINE_string("coordinator_address", _D.coordinator_address,
+                    "Several hosts: HOST:PORT of process 0, for jax.distributed.initialize.")
+flags.DEFINE_integer("num_processes", _D.num_processes,
+                     "Several hosts: how many processes train together (1 = just this one).")
+flags.DEFINE_integer("process_id", _D.process_id,
+                     "Several hosts: this process's index, 0 .. num_processes - 1.")
 flags.DEFINE_float("log_every_secs", _D.log_every_secs, "Seconds between progress lines.")
 flags.DEFINE_float("checkpoint_every_secs", _D.checkpoint_every_secs,
                    "Seconds between checkpoints (WORKDIR/checkpoint.npz), which are also "
@@ -152,6 +168,30 @@ def _prepare_workdir(path: str) -> None:
                     "--workdir") from None
 
 
+def _limit_cpu_threads(threads: int) -> None:
+  """Starts JAX's CPU client with pools of `threads` threads.
+
+  XLA sizes its CPU thread pools from the cores the process may run on when
+  the client starts (sched_getaffinity), so the process is restricted to
+  `threads` cores while it starts, and every thread, the pools' included, is
+  given all the cores back afterwards.
+  """
+  if not threads or not hasattr(os, "sched_setaffinity"):
+    return
+  cores = os.sched_getaffinity(0)
+  if threads >= len(cores):
+    return
+  os.sched_setaffinity(0, sorted(cores)[:threads])
+  try:
+    jax.devices("cpu")
+  finally:
+    for task in os.listdir("/proc/self/task"):
+      try:
+        os.sched_setaffinity(int(task), cores)
+      except OSError:  # a thread that ended meanwhile
+        pass
+
+
 def _select_platform(name: str) -> None:
   """cpu: JAX's CPU backend only. gpu/tpu: that backend's first device (CUDA or ROCm for gpu)."""
   if not name:
@@ -178,6 +218,8 @@ def main(argv):
   if FLAGS.mode == "prepare":
     print(datasets.prepare(config))  # the corpus file's path, as the last line
     return
+  parallel.initialize(config)  # before anything touches a device
+  _limit_cpu_threads(config.cpu_threads)
   _select_platform(config.platform)
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":

@@ -37,6 +37,7 @@ from w2v_jax import train  # pylint: disable=wrong-import-position
 flags.DEFINE_string("corpus", "offline-prose", "Corpus (as run.py's --corpus).")
 flags.DEFINE_enum("model", "skipgram", list(config_lib.MODELS), "Model.")
 flags.DEFINE_enum("loss", "ns", list(config_lib.LOSSES), "Output layer.")
+flags.DEFINE_integer("dim", 100, "Embedding dimension.")
 flags.DEFINE_integer("batch_size", 0, "Examples per step (0 = the loss's default).")
 flags.DEFINE_integer("share_negatives", 0, "As run.py (0 = the default).")
 flags.DEFINE_integer("steps_per_call", 32, "Batches per compiled call.")
@@ -67,7 +68,8 @@ def top_ops(trace_dir: str, count: int = 15):
 def main(argv):
   del argv
   config = config_lib.Config(
-      corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss, batch_size=FLAGS.batch_size,
+      corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss, dim=FLAGS.dim,
+      batch_size=FLAGS.batch_size,
       share_negatives=FLAGS.share_negatives, steps_per_call=FLAGS.steps_per_call,
       sample=FLAGS.sample, platform="cpu").validate()
   data = train.prepare_data(config)
@@ -99,7 +101,7 @@ def main(argv):
     start = time.perf_counter()
     state = one_pass(state)
     best = min(best, time.perf_counter() - start)
-  print(f"{config.model}-{config.loss}, batch {config_lib.batch_size(config)}"
+  print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config_lib.batch_size(config)}"
         + (f", negatives shared by {config_lib.share_negatives(config)}"
            if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "

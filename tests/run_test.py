@@ -46,6 +46,10 @@ def test_data_mode_reports_and_writes_summary(tmp_path):
     (["--model=glove"], "model"),
     (["--dim=abc"], "dim"),
     (["stray"], "unexpected arguments"),
+    (["--num_devices=3"], "batch size (512) must be a multiple of the 3 devices"),
+    (["--num_devices=64"], "--num_devices=64, but JAX sees"),
+    (["--table_sharding=columns"], "table_sharding"),
+    (["--num_processes=2"], "needs --coordinator_address"),
 ])
 def test_bad_flags(tmp_path, args, fragment):
   _assert_user_error(_run(tmp_path, *args), fragment)
@@ -222,3 +226,31 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(bad_input_runs, na
   assert sum(line.startswith("error:") for line in proc.stderr.splitlines()) == 1
   after = {f: (root / "work" / f).read_bytes() for f in os.listdir(root / "work")}
   assert after == before, "the workdir changed"
+
+
+_THREADS_PROBE = """
+import os, sys
+sys.path.insert(0, {root!r})
+import jax.numpy as jnp
+import run
+cores = os.sched_getaffinity(0)
+if {limit}:
+  run._limit_cpu_threads(1)
+(jnp.ones((300, 300)) @ jnp.ones((300, 300))).block_until_ready()
+masks = {{frozenset(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")}}
+print(len(os.listdir("/proc/self/task")), masks == {{frozenset(cores)}})
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores to limit to 1")
+def test_cpu_threads_shrinks_the_pools_and_gives_every_core_back():
+  counts = []
+  for limit in (False, True):
+    proc = subprocess.run([sys.executable, "-c", _THREADS_PROBE.format(root=ROOT, limit=limit)],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert proc.returncode == 0, proc.stderr
+    threads, all_cores = proc.stdout.split()
+    assert all_cores == "True"  # no thread stays pinned to the core it started on
+    counts.append(int(threads))
+  assert counts[1] < counts[0]  # XLA made smaller pools

@@ -41,8 +41,9 @@ Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done
 CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled together
 
 
-def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
-  return np.random.default_rng([seed, epoch])
+def epoch_rng(seed: int, epoch: int, stream: tuple = ()) -> np.random.Generator:
+  """The epoch's generator; `stream` (e.g. a process index) gives independent others."""
+  return np.random.default_rng([seed, epoch, *stream])
 
 
 def sentence_chunks(offsets: np.ndarray, chunk_tokens: int) -> Iterator[tuple[int, int]]:
@@ -116,7 +117,7 @@ def _examples(model: str, tokens_N, sentence_N, window, shrink_window, rng):
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,
-                  chunk_tokens: int = CHUNK_TOKENS) -> Iterator[Batch]:
+                  chunk_tokens: int = CHUNK_TOKENS, stream: tuple = ()) -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.
@@ -127,7 +128,7 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   left at its end wait for the next chunk (a batch's last row, which sets its
   schedule position, is then always in the newest chunk).
   """
-  rng = epoch_rng(seed, epoch)
+  rng = epoch_rng(seed, epoch, stream)
   pending: list[dict] = []   # examples of earlier chunks not yet batched, fewer than B
   pending_rows = 0
   kept = 0                   # tokens that survived subsampling so far

@@ -36,11 +36,14 @@ NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
 # Settings that do not change what is trained, so a resumed run may differ in
 # them: where files go, how often it logs or checkpoints, the device, what is
-# exported and how it is evaluated.
+# exported and how it is evaluated, where the processes of a multi-host run meet.
 FREE_ON_RESUME = frozenset({
     "workdir", "cache_dir", "data_dir", "platform", "log_every_secs", "checkpoint_every_secs",
     "resume", "tensorboard", "export", "save_text", "evaluate", "analogies", "ws353", "simlex",
-    "restrict_vocab", "analogy_method", "vectors", "query", "topk"})
+    "restrict_vocab", "analogy_method", "vectors", "query", "topk",
+    # Where the processes meet and which one this is (their tables are the same); not how many
+    # there are, which decides each one's slice of the corpus.
+    "coordinator_address", "process_id"})
 
 
 def path(workdir: str) -> str:

@@ -21,6 +21,7 @@ EXPORTS = ("in", "out", "in+out")
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 SKIP_SATURATED = ("none", "hs", "all")
 SATURATION = 6.0  # word2vec.c's MAX_EXP
+TABLE_SHARDINGS = ("replicated", "rows")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +86,19 @@ class Config:
   seed: int = 0
   # Running.
   platform: str = ""  # "" = what JAX finds; cpu, gpu or tpu
+  # Threads in XLA's CPU thread pools; 0 = XLA's own choice (one per core the
+  # process may use). Set before JAX starts its CPU client (run.py).
+  cpu_threads: int = 0
+  # Several devices (parallel.py): each takes B / num_devices examples of every
+  # batch; -1 = every device JAX sees (on every host). The tables are whole on
+  # every device ("replicated") or split by rows ("rows": V / num_devices each).
+  num_devices: int = 1
+  table_sharding: str = "replicated"
+  # Several hosts: jax.distributed.initialize(coordinator_address,
+  # num_processes, process_id); 1 process = no distributed runtime.
+  coordinator_address: str = ""  # host:port of process 0
+  num_processes: int = 1
+  process_id: int = 0
   log_every_secs: float = 5.0
   # Long runs (checkpoint.py): a checkpoint every this many seconds, between
   # compiled calls, and at each epoch end; 0 = after every call.
@@ -132,12 +146,30 @@ class Config:
       raise UserError("--restrict_vocab and --topk must be at least 1")
     if self.platform not in PLATFORMS:
       raise UserError(f"--platform must be cpu, gpu or tpu, got {self.platform!r}")
+    if self.table_sharding not in TABLE_SHARDINGS:
+      raise UserError(f"--table_sharding must be one of {', '.join(TABLE_SHARDINGS)}, "
+                      f"got {self.table_sharding!r}")
+    if self.num_devices == 0 or self.num_devices < -1:
+      raise UserError(f"--num_devices must be >= 1, or -1 for every device, "
+                      f"got {self.num_devices}")
+    if self.num_devices > 0:
+      check_batch_split(self, self.num_devices)
+    if self.num_processes < 1 or not 0 <= self.process_id < self.num_processes:
+      raise UserError(f"--process_id must lie in [0, --num_processes) and --num_processes be "
+                      f">= 1, got {self.process_id} and {self.num_processes}")
+    if self.num_processes > 1 and not self.coordinator_address:
+      raise UserError("--num_processes > 1 needs --coordinator_address=HOST:PORT (process 0's)")
+    if self.num_processes > 1 and self.num_devices != -1:
+      raise UserError("--num_processes > 1 trains on every process's devices: pass "
+                      "--num_devices=-1")
     positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,
                 "steps_per_call": self.steps_per_call,
                 "min_count": self.min_count, "max_sentence_length": self.max_sentence_length}
     for name, value in positive.items():
       if value < 1:
         raise UserError(f"--{name} must be at least 1, got {value}")
+    if self.cpu_threads < 0:
+      raise UserError(f"--cpu_threads must be >= 1 (or 0 for XLA's default), got {self.cpu_threads}")
     if self.batch_size < 0:
       raise UserError(f"--batch_size must be >= 1 (or 0 for the loss's default), "
                       f"got {self.batch_size}")
@@ -183,6 +215,14 @@ def batch_size(config: Config) -> int:
   if config.batch_size:
     return config.batch_size
   return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
+
+
+def check_batch_split(config: Config, num_devices: int) -> None:
+  """Refuses a batch that num_devices devices cannot split into equal slices."""
+  if batch_size(config) % num_devices:
+    raise UserError(f"the batch size ({batch_size(config)}) must be a multiple of the "
+                    f"{num_devices} devices, which each take an equal slice of every batch; "
+                    "set --batch_size")
 
 
 def share_negatives(config: Config) -> int:

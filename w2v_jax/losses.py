@@ -148,9 +148,13 @@ def softmax_batch_blocked(h_BxD, emb_out_VxD, target_B, block_rows=SOFTMAX_BLOCK
 
 
 def _blocks(v, block_rows):
-  """(number of blocks, rows per block, the start of block i, mask of its new rows)."""
-  rows = min(block_rows, v)
-  count = -(-v // rows)
+  """(number of blocks, rows per block, the start of block i, mask of its new rows).
+
+  The fewest blocks of at most block_rows rows, made as even as possible, so
+  that the last block overlaps the one before by fewer than `count` rows.
+  """
+  count = -(-v // block_rows)
+  rows = -(-v // count)
 
   def start_and_mask(i):
     start = jnp.minimum(i * rows, v - rows)

@@ -20,7 +20,9 @@ corpus, in bytes:
               logits, probabilities and gradient of one block of output rows
               [B, min(V, losses.SOFTMAX_BLOCK_ROWS)]
 The tables live on the device; the host needs one more copy of them while a
-checkpoint or the outputs are written. On a CPU the device is the host.
+checkpoint or the outputs are written. On a CPU the device is the host. On
+several devices (`needs`) the step's terms split across them, and so do the
+tables when row-sharded; replicated tables are whole on every device.
 Compiled-program buffers and Python itself are not counted, so the estimate is
 a lower bound; a run that does not fit it is refused, with the flags that
 shrink the largest term.
@@ -68,13 +70,20 @@ def _batch_maker(config: config_lib.Config, tokens: int) -> int:
   return windows + chunk * ((4 + 5 * 2 * w) * copies + 8 * (copies - 1))
 
 
-def needs(est: dict, device_is_host: bool) -> tuple[int, int]:
-  """(host bytes, device bytes) the run needs; on a CPU both are the host's."""
+def needs(est: dict, device_is_host: bool, devices: int = 1,
+          rows_sharded: bool = False) -> tuple[int, int]:
+  """(host bytes, bytes per device) the run needs; on a CPU both are the host's.
+
+  On `devices` devices (parallel.py) each holds 1/devices of a step's examples
+  and, with row-sharded tables, of the tables; replicated tables are whole on
+  each. Simulated CPU devices all live in the host's memory.
+  """
   host = (est["corpus_ids"] + est["batches"] + est["batch_maker"]
           + est["tables"])  # the host copy of the tables
-  device = (est["tables"] + est["optimizer"] + est["rows"] + est["softmax"]
-            + est["batches"] // PREFETCH_CHUNKS)
-  return (host + device, 0) if device_is_host else (host, device)
+  tables = est["tables"] // devices if rows_sharded else est["tables"]
+  device = (tables + est["optimizer"]
+            + (est["rows"] + est["softmax"] + est["batches"] // PREFETCH_CHUNKS) // devices)
+  return (host + devices * device, 0) if device_is_host else (host, device)
 
 
 def available_host() -> int | None:
@@ -125,9 +134,9 @@ _ADVICE = {
 
 
 def check(est: dict, device_is_host: bool, host_free: int | None,
-          device_free: int | None) -> None:
+          device_free: int | None, devices: int = 1, rows_sharded: bool = False) -> None:
   """Refuses a run whose estimate exceeds the free host or device memory."""
-  host, device = needs(est, device_is_host)
+  host, device = needs(est, device_is_host, devices, rows_sharded)
   largest = max(_ADVICE, key=est.get)
   for where, need, free in (("host", host, host_free), ("device", device, device_free)):
     if free is not None and need > free:

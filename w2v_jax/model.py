@@ -35,6 +35,7 @@ import optax
 
 from w2v_jax import config as config_lib
 from w2v_jax import losses
+from w2v_jax import parallel
 from w2v_jax import sampling
 
 
@@ -190,8 +191,14 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
-               tx, total_words, alpha, min_ratio, skip_beyond=0.0, share_negatives=1):
-  """One SGD step on one batch. Returns (new state, summed loss of the batch)."""
+               tx, total_words, alpha, min_ratio, skip_beyond=0.0, share_negatives=1,
+               share_updates=None):
+  """One SGD step on one batch. Returns (new state, summed loss of the batch).
+
+  `share_updates(ids, rows)`, where given, places the sparse updates before
+  they are scatter-added (parallel.py: on a mesh with replicated tables, every
+  device receives all of them, so no device needs the others' whole tables).
+  """
   params = state["params"]
   ids, rows, extra = _gather(params, tables, batch, key, model=model, loss=loss,
                              negative=negative, share_negatives=share_negatives)
@@ -214,18 +221,23 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
   for name, update in updates.items():
     if name in ids:
       d = update.shape[-1]
-      new_params[name] = params[name].at[ids[name].reshape(-1)].add(update.reshape(-1, d))
+      ids_N, update_NxD = ids[name].reshape(-1), update.reshape(-1, d)
+      if share_updates is not None:
+        ids_N, update_NxD = share_updates(ids_N, update_NxD)
+      new_params[name] = params[name].at[ids_N].add(update_NxD)
     else:  # the dense softmax output table
       new_params[name] = params[name] + update
   return dict(state, params=new_params, opt_state=opt_state), (loss_value, lr)
 
 
-def make_train_chunk(config, tables, total_words: int, alpha: float):
+def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
   """A jitted function running `train_step` over [T, B] batches with lax.scan.
 
   (state, chunk, key) -> (state, (loss_T, lr_T)); the state is donated. Every
   step's randomness derives from (key, global step), so results do not depend
-  on T.
+  on T. With a `mesh` (parallel.py) the state keeps config.table_sharding's
+  layout through the loop, and the chunk is expected split along B; the step
+  itself is unchanged, and XLA inserts the collectives.
   """
   tx = make_optimizer(alpha)
   step = functools.partial(
@@ -233,10 +245,21 @@ def make_train_chunk(config, tables, total_words: int, alpha: float):
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,
       tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio,
       skip_beyond=config_lib.skip_beyond(config),
-      share_negatives=config_lib.share_negatives(config))
+      share_negatives=config_lib.share_negatives(config),
+      share_updates=(functools.partial(parallel.replicate, mesh) if mesh is not None
+                     and config.table_sharding == "replicated" else None))
+
+  def constrain(state):
+    """Pins the tables' layout on every step's output, so the loop carry keeps it."""
+    if mesh is None:
+      return state
+    return jax.lax.with_sharding_constraint(
+        state, parallel.state_shardings(state, mesh, config.table_sharding))
 
   def chunk_fn(state, chunk, key):
     chunk = dict(chunk)
+    if chunk["words_done"].ndim == 2:  # [T, devices]: each process's position (parallel.py)
+      chunk["words_done"] = chunk["words_done"].max(axis=1)
     if config.loss in config_lib.SAMPLED_LOSSES:
       # Drawn for the whole chunk before the loop, so they sit in memory: drawn
       # inside it, XLA fuses the hash into each of the D elements of every
@@ -254,7 +277,7 @@ def make_train_chunk(config, tables, total_words: int, alpha: float):
     def body(state, batch):
       step_key = jax.random.fold_in(key, state["step"])  # only read when not drawn above
       state, out = step(state, batch, step_key)
-      return dict(state, step=state["step"] + 1), out
+      return constrain(dict(state, step=state["step"] + 1)), out
     return jax.lax.scan(body, state, chunk)
 
   return tx, jax.jit(chunk_fn, donate_argnums=0)

@@ -48,6 +48,7 @@ from w2v_jax import export
 from w2v_jax import huffman
 from w2v_jax import memory
 from w2v_jax import model as model_lib
+from w2v_jax import parallel
 from w2v_jax import sampling
 from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import Interrupted
@@ -81,12 +82,24 @@ def prepare_data(config: config_lib.Config) -> Data:
   return Data(corpus=corpus, keep_V=keep_V, noise_V=noise_V, tree=tree)
 
 
-def epoch_batches(config: config_lib.Config, data: Data, epoch: int):
+def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
+                  processes: int = 1):
+  """The epoch's batches, or of several processes, process `process`'s share.
+
+  A share (parallel.py) is B / processes examples per batch, from the
+  process's own slice of the corpus, with a random stream of its own.
+  """
+  ids_N, offsets = data.corpus.ids, data.corpus.offsets
+  stream = ()
+  if processes > 1:
+    s0, s1 = parallel.corpus_shard(offsets, process, processes)
+    ids_N, offsets = ids_N[offsets[s0]:offsets[s1]], offsets[s0:s1 + 1] - offsets[s0]
+    stream = (process,)
   return batches_lib.iterate_epoch(
-      data.corpus.ids, data.corpus.offsets, data.keep_V, model=config.model,
+      ids_N, offsets, data.keep_V, model=config.model,
       window=config.window, shrink_window=config.shrink_window,
-      batch_size=config_lib.batch_size(config), seed=config.seed, epoch=epoch,
-      shuffle=config.shuffle)
+      batch_size=config_lib.batch_size(config) // processes, seed=config.seed, epoch=epoch,
+      shuffle=config.shuffle, stream=stream)
 
 
 def describe(config: config_lib.Config) -> dict:
@@ -134,23 +147,100 @@ def write_json(path: str, obj) -> None:
   os.replace(tmp, path)
 
 
-def grouped_batches(config: config_lib.Config, data: Data, epoch: int):
-  """Yields (chunk of [T, B] arrays, examples in it); words_done made global."""
+def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
+                    processes: int = 1):
+  """Yields (chunk of [T, B] arrays, examples in it); words_done made global.
+
+  Of several processes, words_done is this process's fraction of its slice
+  done, times the corpus's N: each process's estimate of the global position.
+  """
   n = data.corpus.stats["vocab_tokens"]
+  offsets = data.corpus.offsets
+  s0, s1 = parallel.corpus_shard(offsets, process, processes) if processes > 1 else (0, -1)
+  shard = int(offsets[s1] - offsets[s0])
   pending = []
   def emit():
     chunk = batches_lib.stack(pending, config.steps_per_call)
     examples = int(chunk["mask"].sum())
     chunk["kept_done"] = int(chunk["kept_done"][-1])
-    chunk["words_done"] = (epoch * n + chunk["words_done"]).astype(np.float32)
+    done = chunk["words_done"] if shard == n else chunk["words_done"] * (n / shard)
+    chunk["words_done"] = (epoch * n + done).astype(np.float32)
     return chunk, examples
-  for batch in epoch_batches(config, data, epoch):
+  for batch in epoch_batches(config, data, epoch, process, processes):
     pending.append(batch)
     if len(pending) == config.steps_per_call:
       yield emit()
       pending = []
   if pending:
     yield emit()
+
+
+def process_chunks(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
+                   processes: int = 1, most: Optional[int] = None):
+  """Process `process`'s grouped chunks of the epoch, as many as any other process has.
+
+  With several processes, each counts its chunks first (making its batches
+  once more) and agrees on the largest count (`most`) with the others; a
+  process with fewer ends with fully masked chunks, which change nothing. Call
+  it from the main thread: the agreement is a collective.
+  """
+  chunks = grouped_batches(config, data, epoch, process, processes)
+  if processes == 1:
+    return chunks
+  mine = sum(1 for _ in grouped_batches(config, data, epoch, process, processes))
+  most = parallel.agree_max(mine) if most is None else most
+  if mine == 0 and most:
+    raise UserError(f"process {process}'s slice of the corpus makes no training examples; "
+                    "use fewer processes or a larger corpus")
+
+  def padded():
+    last = None
+    for last in chunks:
+      yield last
+    chunk, _ = last
+    for _ in range(most - mine):
+      yield dict({k: np.zeros_like(v) for k, v in chunk.items() if k != "kept_done"},
+                 words_done=chunk["words_done"], kept_done=chunk["kept_done"]), 0
+  return padded()
+
+
+def epoch_chunks(config: config_lib.Config, data: Data, epoch: int):
+  """This process's chunks of the epoch: process_chunks for JAX's process index and count."""
+  return process_chunks(config, data, epoch, jax.process_index(), jax.process_count())
+
+
+def joined_process_chunks(config: config_lib.Config, data: Data, epoch: int, processes: int):
+  """What `processes` processes feed a step together, as one process's chunks.
+
+  Each process's chunks (process_chunks), joined along B as place_chunk
+  joins them across processes, with the most advanced position, which is the
+  one the step takes. One process training on these computes what a run of
+  that many processes computes, without their network: how
+  experiments/devices_quality.py measures the quality of a multi-host run on
+  one machine, and what tests/parallel_test.py holds a real two-process run to.
+  """
+  most = max(sum(1 for _ in grouped_batches(config, data, epoch, p, processes))
+             for p in range(processes))
+  for parts in zip(*(process_chunks(config, data, epoch, p, processes, most)
+                     for p in range(processes))):
+    chunks = [chunk for chunk, _ in parts]
+    joined = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]
+              if k not in ("words_done", "kept_done")}
+    joined["words_done"] = np.max([c["words_done"] for c in chunks], axis=0)
+    joined["kept_done"] = sum(c["kept_done"] for c in chunks)
+    yield joined, sum(examples for _, examples in parts)
+
+
+def placed_chunks(chunks, mesh):
+  """(chunk on the mesh's devices, examples, words done, kept done) per grouped chunk.
+
+  Run inside `prefetch`, so the host-to-device copy overlaps training too.
+  """
+  for chunk, examples in chunks:
+    chunk = dict(chunk)
+    kept_done = chunk.pop("kept_done")  # host-side progress only
+    words_done = chunk["words_done"][-1]
+    yield parallel.place_chunk(chunk, mesh), examples, words_done, kept_done
 
 
 def prefetch(iterator, depth: int = 3):
@@ -360,8 +450,7 @@ def check_eval_files(config: config_lib.Config) -> None:
       evaluate.read_word_pairs(path)
 
 
-def check_memory(config: config_lib.Config, vocab_size: int, tokens: int) -> None:
-  device = jax.devices()[0]
+def check_memory(config: config_lib.Config, vocab_size: int, tokens: int, device) -> None:
   est = memory.estimate(config, vocab_size, tokens)
   host_free, device_free = memory.available_host(), memory.available_device(device)
   on_host = device.platform == "cpu"
@@ -369,7 +458,8 @@ def check_memory(config: config_lib.Config, vocab_size: int, tokens: int) -> Non
                "unknown" if host_free is None else memory.format_bytes(host_free),
                "" if device_free is None else
                f", {device.platform} {memory.format_bytes(device_free)}")
-  memory.check(est, on_host, host_free, None if on_host else device_free)
+  memory.check(est, on_host, host_free, None if on_host else device_free,
+               devices=config.num_devices, rows_sharded=config.table_sharding == "rows")
 
 
 class _StopRequest:
@@ -378,10 +468,10 @@ class _StopRequest:
 
 
 @contextlib.contextmanager
-def _ctrl_c_checkpoints():
+def _ctrl_c_checkpoints(enabled: bool = True):
   """Within: Ctrl-C asks the loop for a checkpoint and a clean stop; twice stops at once."""
   stop = _StopRequest()
-  if threading.current_thread() is not threading.main_thread():
+  if not enabled or threading.current_thread() is not threading.main_thread():
     yield stop  # signal handlers can only be set from the main thread
     return
 
@@ -415,7 +505,13 @@ def train(config: config_lib.Config) -> dict:
   files, corpus, window, memory) is checked before the first file is written.
   With config.resume, continues from WORKDIR/checkpoint.npz and ends with the
   tables the uninterrupted run would have had, bit for bit on a CPU.
+
+  The run spans config.num_devices devices (parallel.py); the config it
+  records, checkpoints and resumes against holds the resolved number (-1 =
+  all becomes the count), so a resumed run must see as many.
   """
+  mesh = parallel.make_mesh(config)
+  config = dataclasses.replace(config, num_devices=mesh.size)
   workdir = config.workdir
   meta = checkpoint.check_workdir(config)
   check_eval_files(config)
@@ -427,15 +523,18 @@ def train(config: config_lib.Config) -> dict:
       os.path.dirname(corpus.stats["cache"]))}  # the file's identity digest (corpus.py)
   if meta:
     checkpoint.check_corpus(meta, corpus_id, workdir)
-  check_memory(config, vocab_size, n)
+  check_memory(config, vocab_size, n, next(d for d in mesh.devices.flat
+                                           if d.process_index == jax.process_index()))
+  multiple = parallel.row_multiple(config, mesh, vocab_size)
   alpha = config_lib.learning_rate(config)
   total_words = config.epochs * n
 
   init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
-  tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha)
-  init = lambda: model_lib.init_state(
-      model_lib.init_params(init_key, vocab_size, config.dim, config.loss), tx)
+  data = dataclasses.replace(data, noise_V=None, tree=None)  # the tables hold copies now
+  tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, alpha, mesh)
+  init = lambda: model_lib.init_state(parallel.pad_rows(
+      model_lib.init_params(init_key, vocab_size, config.dim, config.loss), multiple), tx)
   if meta:
     saved = checkpoint.load(workdir)
     state = checkpoint.restore_state(saved.state_leaves, jax.eval_shape(init),
@@ -444,11 +543,14 @@ def train(config: config_lib.Config) -> dict:
     logging.info("resuming from %s (%s)", checkpoint.path(workdir), checkpoint.describe(meta))
   else:
     state = init()
+  state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
+  train_key = parallel.place(train_key, parallel.everywhere(mesh))
   write_json(os.path.join(workdir, "config.json"),
              run_record(config, corpus.stats["cache"], alpha, meta["step"] if meta else None))
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
-               "alpha %g, on %s", config.model, config.loss, n, config.epochs, vocab_size,
-               config.dim, config_lib.batch_size(config), alpha, jax.devices()[0].platform)
+               "alpha %g, on %d %s device(s), tables %s", config.model, config.loss, n,
+               config.epochs, vocab_size, config.dim, config_lib.batch_size(config), alpha,
+               mesh.size, mesh.devices.flat[0].platform, config.table_sharding)
 
   progress = Progress(config, total_words, os.path.join(workdir, "metrics.jsonl"), meta)
   start = time.time()
@@ -462,8 +564,10 @@ def train(config: config_lib.Config) -> dict:
 
   def read(waiting):
     """Reads a call's losses: stops at a non-finite one, else counts them."""
+    nonlocal examples_total
     first_step, epoch, (loss_T, lr_T), examples, words_done, kept_done = waiting
-    loss_T, lr_T = np.asarray(loss_T), np.asarray(lr_T)
+    loss_T, lr_T, examples = np.asarray(loss_T), np.asarray(lr_T), int(examples)
+    examples_total += examples
     bad_T = ~np.isfinite(loss_T)
     if bad_T.any():
       t = int(np.argmax(bad_T))
@@ -472,7 +576,7 @@ def train(config: config_lib.Config) -> dict:
     progress.update(loss_T, lr_T, examples, words_done, kept_done)
 
   def save(epoch, calls):
-    host = jax.device_get(state)
+    host = parallel.to_host(state)
     if not all(np.isfinite(t).all() for t in host["params"].values()):
       raise _diverged(config, step, "a table holds non-finite values", progress.lr,
                       epoch if calls else epoch - 1, last_good)
@@ -483,8 +587,15 @@ def train(config: config_lib.Config) -> dict:
         "metrics_bytes": progress.metrics_bytes()})
     return step
 
+  # Several processes must checkpoint at the same calls (gathering the tables
+  # is a collective): at epoch ends, or after every call with
+  # --checkpoint_every_secs=0, never by each one's clock or Ctrl-C.
+  several = jax.process_count() > 1
+  count_examples = parallel.count_examples(mesh)
+  due = lambda last_save: (config.checkpoint_every_secs == 0 if several else
+                           time.time() - last_save >= config.checkpoint_every_secs)
   try:
-    with _ctrl_c_checkpoints() as stop:
+    with _ctrl_c_checkpoints(enabled=not several) as stop:
       last_save = time.time()
       epoch_record = progress.record("epoch")  # replaced after each epoch
       for epoch in range(epoch0, config.epochs):
@@ -492,19 +603,20 @@ def train(config: config_lib.Config) -> dict:
         if calls == 0:
           progress.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
-        chunks = prefetch(itertools.islice(grouped_batches(config, data, epoch), calls, None))
+        chunks = prefetch(placed_chunks(
+            itertools.islice(epoch_chunks(config, data, epoch), calls, None), mesh))
         try:
-          for chunk, examples in chunks:
-            kept_done = chunk.pop("kept_done")  # host-side progress only
+          for chunk, examples, words_done, kept_done in chunks:
             state, out = train_chunk(state, chunk, train_key)
             compiled = compiled or time.time()
+            if several:  # every process's examples, counted on the devices
+              examples = count_examples(chunk["mask"])
             if waiting is not None:
               read(waiting)
-            waiting = (step, epoch, out, examples, chunk["words_done"][-1], kept_done)
+            waiting = (step, epoch, out, examples, words_done, kept_done)
             step += steps_per_call
             calls += 1
-            examples_total += examples
-            if stop.requested or time.time() - last_save >= config.checkpoint_every_secs:
+            if stop.requested or due(last_save):
               read(waiting)
               waiting = None
               last_good = save(epoch, calls)
@@ -526,7 +638,7 @@ def train(config: config_lib.Config) -> dict:
   if examples_total == 0:
     os.remove(checkpoint.path(workdir))  # nothing was trained; nothing to resume
     raise UserError(NO_EXAMPLES)
-  params = jax.device_get(state["params"])
+  params = parallel.strip_rows(parallel.to_host(state["params"]), vocab_size)
   seconds = time.time() - progress.start  # all sessions of the run
   segment = time.time() - start
 
