@@ -36,7 +36,8 @@ flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbo
                   "--query in --vectors.")
 flags.DEFINE_enum("model", _D.model, list(config_lib.MODELS), "skipgram or cbow.")
 flags.DEFINE_enum("loss", _D.loss, list(config_lib.LOSSES),
-                  "Output layer: full softmax, negative sampling, hierarchical softmax.")
+                  "Output layer: full softmax, negative sampling, hierarchical softmax, or "
+                  "noise-contrastive estimation (nce: ns with logits u.h - log(K Pn(w))).")
 flags.DEFINE_string("corpus", _D.corpus,
                     "Text file, one sentence per line (.gz/.bz2 ok); empty or 'default': "
                     "Wikipedia + Lee news from gensim's test data (~0.5M tokens); "
@@ -68,9 +69,9 @@ flags.DEFINE_integer("window", _D.window, "Maximum context half-width.")
 flags.DEFINE_bool("shrink_window", _D.shrink_window,
                   "Draw the half-width uniformly from 1..window per centre (word2vec.c).")
 flags.DEFINE_integer("dim", _D.dim, "Embedding dimension.")
-flags.DEFINE_integer("negative", _D.negative, "Negatives per positive (loss=ns).")
+flags.DEFINE_integer("negative", _D.negative, "Negatives per positive (loss=ns, nce).")
 flags.DEFINE_integer("share_negatives", _D.share_negatives,
-                     "loss=ns: runs of this many consecutive examples share their negatives "
+                     "loss=ns, nce: runs of this many consecutive examples share their negatives "
                      "(Ji et al. 2016); 1 = word2vec.c; 0 = 32 (or the largest power of two "
                      "dividing the batch).")
 flags.DEFINE_float("ns_exponent", _D.ns_exponent,
@@ -81,11 +82,12 @@ flags.DEFINE_enum("cbow_update", _D.cbow_update, list(config_lib.CBOW_UPDATES),
                   "word2vec.c and gensim; exact: the true gradient of the mean.")
 flags.DEFINE_enum("skip_saturated", _D.skip_saturated, list(config_lib.SKIP_SATURATED),
                   "Terms with |logit| >= 6 make no update: hs = word2vec.c (tree nodes), "
-                  "all = gensim (nodes and negative sampling), none = exact gradient.")
+                  "all = gensim (nodes and negative sampling), none = exact gradient; never "
+                  "for nce.")
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size,
-                     "Examples per step; 0 = 32 for --loss=hs, 512 for ns, 256 for softmax.")
+                     "Examples per step; 0 = 32 for --loss=hs, 512 for ns and nce, 256 for softmax.")
 flags.DEFINE_bool("shuffle", _D.shuffle,
                   "Put each ~1M-token chunk's examples in random order before batching "
                   "(--noshuffle: word2vec.c's order).")

@@ -103,7 +103,7 @@ def main(argv):
     best = min(best, time.perf_counter() - start)
   print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config_lib.batch_size(config)}"
         + (f", negatives shared by {config_lib.share_negatives(config)}"
-           if config.loss == "ns" else "")
+           if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "
         f"({len(chunks) - 1} calls of {config.steps_per_call} steps, best of {FLAGS.repeats}, "
         f"on {jax.devices()[0].device_kind})")

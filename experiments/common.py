@@ -307,3 +307,22 @@ def plot_metrics(name: str, xs: Sequence, groups: dict, xlabel: str, title: str,
   plt.close(fig)
   print(f"wrote {path}", flush=True)
   return path
+
+
+def run_key(config: config_lib.Config) -> str:
+  """A short name for a configuration: a hash of the identity `run` keys its records by."""
+  import hashlib  # pylint: disable=import-outside-toplevel
+  return hashlib.sha1(_identity(config).encode()).hexdigest()[:16]
+
+
+def save_run_array(path: str, config: config_lib.Config, array: np.ndarray) -> None:
+  """Adds one run's array, under run_key(config), to the .npz at `path` (replaced atomically).
+
+  For what a script's custom trainer keeps beside the records (neighbour
+  lists, scores per pair) to draw its tables from later without training again.
+  """
+  kept = dict(np.load(path)) if os.path.exists(path) else {}
+  kept[run_key(config)] = array
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  np.savez_compressed(path + ".tmp.npz", **kept)
+  os.replace(path + ".tmp.npz", path)

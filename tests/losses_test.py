@@ -43,6 +43,9 @@ def _example(seed=0):
       "path_mask_L": np.array([True, True, False]),
       "context_rows_WxD": rng.normal(size=(W, D)),
       "context_mask_W": np.array([True, False, True, True]),
+      # nce's log(K Pn(w)) of the target and of each negative (any reals).
+      "target_log_kpn": rng.normal() - 3.0,
+      "negative_log_kpn_K": rng.normal(size=K) - 3.0,
   }
 
 
@@ -52,6 +55,14 @@ def _ns_grads(h, u_o, u_neg, m):
   """Returns (dL/dh, dL/du_o, dL/du_k) for negative sampling."""
   g_o = 1.0 - _sigmoid(u_o @ h)                    # word2vec.c's g / alpha, label 1
   g_k = (0.0 - _sigmoid(u_neg @ h)) * m            # label 0, masked negatives give 0
+  dh = -(g_o * u_o + g_k @ u_neg)
+  return dh, -g_o * h, -g_k[:, None] * h[None, :]
+
+
+def _nce_grads(h, u_o, u_neg, c_o, c_k):
+  """Returns (dL/dh, dL/du_o, dL/du_k) for nce: ns's with logits shifted by -log(K Pn)."""
+  g_o = 1.0 - _sigmoid(u_o @ h - c_o)              # label 1
+  g_k = 0.0 - _sigmoid(u_neg @ h - c_k)            # label 0, no mask
   dh = -(g_o * u_o + g_k @ u_neg)
   return dh, -g_o * h, -g_k[:, None] * h[None, :]
 
@@ -118,11 +129,19 @@ def _float_forms(ex):
       "cbow_softmax": (
           lambda c, e: losses.cbow_softmax(c, ex["context_mask_W"], e, ex["target"]),
           (ex["context_rows_WxD"], ex["emb_out_VxD"])),
+      "skipgram_nce": (
+          lambda h, u, n: losses.skipgram_nce(h, u, n, ex["target_log_kpn"],
+                                              ex["negative_log_kpn_K"]),
+          (ex["h_D"], ex["target_row_D"], ex["negative_rows_KxD"])),
+      "cbow_nce": (
+          lambda c, u, n: losses.cbow_nce(c, ex["context_mask_W"], u, n, ex["target_log_kpn"],
+                                          ex["negative_log_kpn_K"]),
+          (ex["context_rows_WxD"], ex["target_row_D"], ex["negative_rows_KxD"])),
   }
 
 
 NAMES = ["skipgram_ns", "skipgram_hs", "skipgram_softmax", "cbow_ns", "cbow_hs",
-         "cbow_softmax"]
+         "cbow_softmax", "skipgram_nce", "cbow_nce"]
 
 
 @pytest.mark.usefixtures("x64")
@@ -232,6 +251,77 @@ def test_cbow_softmax_gradient_matches_derivation(mean):
   np.testing.assert_allclose(grads[0], _cbow_input_grad(dh, mask, mean), rtol=1e-12,
                              atol=1e-12)
   np.testing.assert_allclose(grads[1], de, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+def test_skipgram_nce_gradient_matches_derivation():
+  ex = _example(13)
+  args = (ex["h_D"], ex["target_row_D"], ex["negative_rows_KxD"])
+  corrections = (ex["target_log_kpn"], ex["negative_log_kpn_K"])
+  grads = jax.grad(losses.skipgram_nce, argnums=(0, 1, 2))(*args, *corrections)
+  expected = _nce_grads(*args, *corrections)
+  for got, want in zip(grads, expected):
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+  assert np.all(np.abs(grads[2]) > 0)  # no negative is masked
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("mean", [True, False])
+def test_cbow_nce_gradient_matches_derivation(mean):
+  ex = _example(14)
+  rows, mask = ex["context_rows_WxD"], ex["context_mask_W"]
+  corrections = (ex["target_log_kpn"], ex["negative_log_kpn_K"])
+  grads = jax.grad(losses.cbow_nce, argnums=(0, 2, 3))(
+      rows, mask, ex["target_row_D"], ex["negative_rows_KxD"], *corrections, mean)
+  h = _cbow_h(rows, mask, mean)
+  dh, du_o, du_k = _nce_grads(h, ex["target_row_D"], ex["negative_rows_KxD"], *corrections)
+  np.testing.assert_allclose(grads[0], _cbow_input_grad(dh, mask, mean), rtol=1e-12,
+                             atol=1e-12)
+  np.testing.assert_allclose(grads[1], du_o, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(grads[2], du_k, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+def test_nce_is_ns_without_the_correction():
+  ex = _example(15)
+  args = (ex["h_D"], ex["target_row_D"], ex["negative_rows_KxD"])
+  every_K = np.ones(K, bool)
+  nce = lambda h, u, n, c_o, c_k: losses.nce_loss(h, u, n, c_o, c_k)
+  ns = lambda h, u, n: losses.ns_loss(h, u, n, every_K)
+  zero = (0.0, np.zeros(K))
+  assert float(nce(*args, *zero)) == pytest.approx(float(ns(*args)), rel=1e-14)
+  for got, want in zip(jax.grad(nce, argnums=(0, 1, 2))(*args, *zero),
+                       jax.grad(ns, argnums=(0, 1, 2))(*args)):
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+  # The correction changes it; and it is exactly a shift of every logit by -log(K Pn).
+  corrections = (ex["target_log_kpn"], ex["negative_log_kpn_K"])
+  value = float(nce(*args, *corrections))
+  assert value != pytest.approx(float(ns(*args)), rel=1e-3)
+  h, u, n = args
+  want = (np.log1p(np.exp(-(u @ h - corrections[0])))
+          + np.sum(np.log1p(np.exp(n @ h - corrections[1]))))
+  assert value == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.usefixtures("x64")
+def test_nce_optimum_is_the_data_log_probability():
+  # For one context h, with data distribution p over V words and noise Pn, the
+  # expected nce loss E_{o~p}[-log s(x_o)] + K E_{w~Pn}[-log s(-x_w)] is
+  # minimised by x_w = log p(w) - log(K Pn(w)), i.e. u_w.h = log p(w) (Z = 1);
+  # ns's (no correction) by u_w.h = log(p(w) / (K Pn(w))).
+  rng = np.random.default_rng(0)
+  p, pn = rng.dirichlet(np.ones(V)), rng.dirichlet(np.ones(V))
+  log_kpn = np.log(K * pn)
+
+  def expected_loss(scores_V, correction_V):
+    x = scores_V - correction_V
+    return (p @ -jax.nn.log_sigmoid(x)) + K * (pn @ -jax.nn.log_sigmoid(-x))
+
+  for correction, optimum in ((log_kpn, np.log(p)), (np.zeros(V), np.log(p) - log_kpn)):
+    gradient = jax.grad(expected_loss)(jnp.asarray(optimum), jnp.asarray(correction))
+    np.testing.assert_allclose(gradient, 0.0, atol=1e-12)
+    assert float(jnp.abs(jax.grad(expected_loss)(jnp.asarray(optimum) + 0.1,
+                                                 jnp.asarray(correction))).max()) > 1e-3
 
 
 @pytest.mark.usefixtures("x64")
@@ -387,6 +477,8 @@ def _batch(seed=0):
       "target_B": rng.integers(0, V, size=B).astype(np.int32),
       "context_rows_BxWxD": f32(B, W, D),
       "context_mask_BxW": context_mask,
+      "target_log_kpn_B": rng.normal(size=B).astype(np.float32) - 3.0,
+      "negative_log_kpn_BxK": rng.normal(size=(B, K)).astype(np.float32) - 3.0,
   }
 
 
@@ -395,7 +487,12 @@ def _batch_cases(b, mean):
   ns = (b["target_row_BxD"], b["negative_rows_BxKxD"], b["negative_mask_BxK"])
   hs = (b["node_rows_BxLxD"], b["codes_BxL"], b["path_mask_BxL"])
   ctx = (b["context_rows_BxWxD"], b["context_mask_BxW"])
+  nce = (b["target_row_BxD"], b["negative_rows_BxKxD"], b["target_log_kpn_B"],
+         b["negative_log_kpn_BxK"])
   return {
+      "skipgram_nce": (losses.skipgram_nce_batch, losses.skipgram_nce,
+                       (b["input_BxD"],) + nce, (0.0,), ()),
+      "cbow_nce": (losses.cbow_nce_batch, losses.cbow_nce, ctx + nce, (mean, 0.0), (6, 7)),
       "skipgram_ns": (losses.skipgram_ns_batch, losses.skipgram_ns,
                       (b["input_BxD"],) + ns, (0.0,), ()),
       "skipgram_hs": (losses.skipgram_hs_batch, losses.skipgram_hs,
@@ -462,6 +559,8 @@ def test_skip_saturated_setting_maps_to_losses():
   assert beyond("hs", "hs") == beyond("hs", "all") == beyond("ns", "all") == 6.0
   assert beyond("ns", "hs") == beyond("ns", "none") == beyond("hs", "none") == 0.0
   assert beyond("softmax", "all") == 0.0
+  # nce is never skipped: -log(K Pn) alone puts a rare word's logits beyond 6.
+  assert beyond("nce", "all") == beyond("nce", "hs") == 0.0
 
 
 @pytest.mark.parametrize("model", ["skipgram", "cbow"])
@@ -472,6 +571,38 @@ def test_grouped_ns_equals_batch_form_with_the_negatives_repeated(model):
   f32 = lambda *shape: rng.normal(size=shape).astype(np.float32)
   target_QxGxD, negatives_QxKxD = f32(Q, G, D), f32(Q, K, D)
   mask_QxGxK = rng.random((Q, G, K)) < 0.8
+  _check_grouped_against_batch(Q, G, target_QxGxD, negatives_QxKxD, *_grouped_ns_forms(
+      model, rng, f32, Q, G, mask_QxGxK))
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_grouped_nce_equals_batch_form_with_the_negatives_repeated(model):
+  # As for ns; a group also shares its negatives' log(K Pn), the targets keep theirs.
+  Q, G = 3, 4
+  rng = np.random.default_rng(8)
+  f32 = lambda *shape: rng.normal(size=shape).astype(np.float32)
+  target_QxGxD, negatives_QxKxD = f32(Q, G, D), f32(Q, K, D)
+  c_QxG, c_QxK = f32(Q, G) - 3.0, f32(Q, K) - 3.0
+  c_BxK = np.repeat(c_QxK, G, axis=0)
+  if model == "skipgram":
+    x_QxGxD = f32(Q, G, D)
+    grouped = lambda t, n: losses.skipgram_nce_grouped(x_QxGxD, t, n, c_QxG, c_QxK, 0.0)
+    batch = lambda t, n: losses.skipgram_nce_batch(x_QxGxD.reshape(Q * G, D), t, n,
+                                                   c_QxG.reshape(-1), c_BxK, 0.0)
+  else:
+    context_mask = rng.random((Q, G, W)) < 0.6
+    context_mask[..., 0] = True
+    c_QxGxWxD = f32(Q, G, W, D)
+    grouped = lambda t, n: losses.cbow_nce_grouped(c_QxGxWxD, context_mask, t, n, c_QxG, c_QxK,
+                                                   True, 0.0)
+    batch = lambda t, n: losses.cbow_nce_batch(
+        c_QxGxWxD.reshape(Q * G, W, D), context_mask.reshape(Q * G, W), t, n,
+        c_QxG.reshape(-1), c_BxK, True, 0.0)
+  _check_grouped_against_batch(Q, G, target_QxGxD, negatives_QxKxD, grouped, batch)
+
+
+def _grouped_ns_forms(model, rng, f32, Q, G, mask_QxGxK):
+  """(grouped, batch) ns losses of (targets, negatives) on random inputs."""
   if model == "skipgram":
     inputs = (f32(Q, G, D),)
     grouped = lambda t, n: losses.skipgram_ns_grouped(*inputs, t, n, mask_QxGxK, 0.0)
@@ -485,6 +616,11 @@ def test_grouped_ns_equals_batch_form_with_the_negatives_repeated(model):
     batch = lambda t, n: losses.cbow_ns_batch(
         inputs[0].reshape(Q * G, W, D), context_mask.reshape(Q * G, W), t, n,
         mask_QxGxK.reshape(Q * G, K), True, 0.0)
+  return grouped, batch
+
+
+def _check_grouped_against_batch(Q, G, target_QxGxD, negatives_QxKxD, grouped, batch):
+  """Grouped losses equal the batch form with each group's negatives repeated, gradients too."""
   repeated_BxKxD = np.repeat(negatives_QxKxD, G, axis=0)
   want = batch(target_QxGxD.reshape(Q * G, D), repeated_BxKxD)
   got = grouped(target_QxGxD, negatives_QxKxD)

@@ -9,7 +9,8 @@ from w2v_jax.errors import UserError
 GIB = 1 << 30
 
 
-@pytest.mark.parametrize("loss,out_rows", [("ns", 1000), ("softmax", 1000), ("hs", 999)])
+@pytest.mark.parametrize("loss,out_rows", [("ns", 1000), ("softmax", 1000), ("hs", 999),
+                                          ("nce", 1000)])
 def test_tables_are_counted_exactly(loss, out_rows):
   est = memory.estimate(config_lib.Config(loss=loss, dim=50), vocab_size=1000, tokens=10**6)
   assert est["tables"] == 4 * 50 * (1000 + out_rows)

@@ -38,6 +38,7 @@ def test_data_mode_reports_and_writes_summary(tmp_path):
 
 @pytest.mark.parametrize("args,fragment", [
     (["--negative=0"], "--loss=ns needs --negative >= 1"),
+    (["--loss=nce", "--negative=0"], "--loss=nce needs --negative >= 1"),
     (["--window=0"], "--window must be at least 1"),
     (["--dim=0"], "--dim must be at least 1"),
     (["--ns_exponent=-1"], "--ns_exponent must be"),

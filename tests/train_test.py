@@ -139,7 +139,7 @@ def test_train_writes_all_outputs(tmp_path, model, loss):
   params = np.load(os.path.join(work, "params.npz"))
   assert list(kv.index_to_key) == list(params["words"])
   np.testing.assert_array_equal(kv.vectors, params["emb_in"])
-  expected_tables = {"ns": "emb_out", "softmax": "emb_out", "hs": "nodes"}[loss]
+  expected_tables = {"ns": "emb_out", "softmax": "emb_out", "hs": "nodes", "nce": "emb_out"}[loss]
   assert expected_tables in params.files
   assert open(os.path.join(work, "vocab.txt")).readline().split()[0] == params["words"][0]
   record = json.load(open(os.path.join(work, "config.json")))
@@ -194,6 +194,58 @@ def test_share_negatives_must_divide_the_batch(tmp_path):
   assert config_lib.share_negatives(config_lib.Config(loss="ns")) == 32
   assert config_lib.share_negatives(config_lib.Config(loss="ns", batch_size=100)) == 4
   assert config_lib.share_negatives(config_lib.Config(loss="ns", share_negatives=1)) == 1
+
+
+@pytest.mark.parametrize("share", [1, 4])
+def test_nce_step_keeps_negatives_equal_to_the_target_and_shifts_by_log_k_pn(tmp_path, share):
+  config = _config(tmp_path, "skipgram", "nce", share_negatives=share)
+  data, tables, _, _, state = _setup(config)
+  batch = {k: jnp.asarray(v[0]) for k, v in _first_chunk(config, data).items()}
+  b, k = config.batch_size, config.negative
+  # Plant each example's own target among its negatives (the first of each group).
+  negatives_QxK = np.array(jax.random.randint(jax.random.PRNGKey(3), (b // share, k), 0,
+                                              len(data.noise_V)))
+  negatives_QxK[:, 0] = np.asarray(batch["centre"])[::share]
+  batch["negatives"] = jnp.asarray(negatives_QxK)
+  ids, rows, extra = model_lib._gather(state["params"], tables, batch, None, model="skipgram",
+                                       loss="nce", negative=k, share_negatives=share)
+  assert "negative_mask" not in extra
+  got_B = np.asarray(model_lib._per_example_loss(rows, extra, model="skipgram", loss="nce",
+                                                 cbow_mean=True, skip_beyond=0.0))
+  params = jax.device_get(state["params"])
+  h_BxD = params["emb_in"][np.asarray(batch["context"])]
+  target_B, negatives_BxK = np.asarray(batch["centre"]), np.repeat(negatives_QxK, share, axis=0)
+  log_kpn_V = np.log(k * data.noise_V)
+  x_o = np.einsum("bd,bd->b", params["emb_out"][target_B], h_BxD) - log_kpn_V[target_B]
+  x_BxK = (np.einsum("bkd,bd->bk", params["emb_out"][negatives_BxK], h_BxD)
+           - log_kpn_V[negatives_BxK])
+  want_B = np.logaddexp(0.0, -x_o) + np.logaddexp(0.0, x_BxK).sum(axis=1)
+  np.testing.assert_allclose(got_B, want_B, rtol=2e-5)
+  # Had the planted negatives been masked out (as ns does), the loss would be lower.
+  assert np.all(got_B[::share] > want_B[::share] - np.logaddexp(0.0, x_BxK[::share, 0]) + 1e-3)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_nce_trains_end_to_end_and_exports_in_plus_out(tmp_path, model):
+  from gensim.models import KeyedVectors  # pylint: disable=import-outside-toplevel
+  config = _config(tmp_path, model, "nce", epochs=3, export="in+out", share_negatives=0)
+  summary = train.train(config)
+  params = np.load(os.path.join(config.workdir, "params.npz"))
+  kv = KeyedVectors.load_word2vec_format(os.path.join(config.workdir, "vectors.bin"), binary=True)
+  np.testing.assert_allclose(kv.vectors, params["emb_in"] + params["emb_out"], rtol=1e-6)
+  assert np.abs(params["emb_out"]).max() > 0
+  epochs = [json.loads(l) for l in open(os.path.join(config.workdir, "metrics.jsonl"))]
+  losses_by_epoch = [m["epoch_loss"] for m in epochs if m["kind"] == "epoch"]
+  assert len(losses_by_epoch) == 3 and losses_by_epoch[-1] < losses_by_epoch[0]
+  assert np.isfinite(summary["final_epoch_loss"])
+  # The two topics of the tiny corpus are told apart: a word is closer to its own topic.
+  vectors = kv.vectors / np.linalg.norm(kv.vectors, axis=1, keepdims=True)
+  index = {w: i for i, w in enumerate(kv.index_to_key)}
+  first = [index[w] for w in WORDS[:6]]
+  second = [index[w] for w in WORDS[6:]]
+  within = (vectors[first] @ vectors[first].T).mean() + (vectors[second] @ vectors[second].T).mean()
+  across = 2 * (vectors[first] @ vectors[second].T).mean()
+  assert within > across
 
 
 def test_init_tables_made_in_blocks_are_uniform_and_deterministic():

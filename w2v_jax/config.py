@@ -12,7 +12,8 @@ from typing import Optional
 from w2v_jax.errors import UserError
 
 MODELS = ("skipgram", "cbow")
-LOSSES = ("softmax", "ns", "hs")
+LOSSES = ("softmax", "ns", "hs", "nce")
+SAMPLED_LOSSES = ("ns", "nce")  # draw K negatives from the noise distribution
 SUBSAMPLE_FORMULAS = ("word2vec", "paper")
 CBOW_UPDATES = ("word2vec", "exact")
 PLATFORMS = ("", "cpu", "gpu", "tpu")
@@ -58,14 +59,15 @@ class Config:
   # and negative-sampling terms), "hs" as word2vec.c (tree nodes only), "none"
   # = the exact gradient everywhere. A deviation from word2vec.c for ns: on
   # offline-prose, batched skip-gram-NS with "none" was erratic (analogy 11.0
-  # and 7.2 for two seeds; 11.9 and 12.0 with "all"; docs/RESULTS.md).
+  # and 7.2 for two seeds; 11.9 and 12.0 with "all"; docs/RESULTS.md). nce
+  # terms are never skipped (skip_beyond).
   skip_saturated: str = "all"
   # Optimisation.
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
   min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
-  # Examples per step; 0 = batch_size(config): 32 for hs, 512 for ns, 256 for
-  # softmax. Rows shared by many examples of a batch get the sum of their
+  # Examples per step; 0 = batch_size(config): 32 for hs, 512 for ns and nce,
+  # 256 for softmax. Rows shared by many examples of a batch get the sum of their
   # updates, computed from the same old value; with hs every example shares the
   # top tree nodes, and on offline-prose hs lost 5 (skip-gram) and 3.7 (CBOW)
   # analogy points at 256 against 32, while ns held its quality up to 1024
@@ -75,7 +77,7 @@ class Config:
   # word2vec.c's reading order. A deviation by default: with shared negatives
   # it keeps a group's examples unrelated (docs/RESULTS.md).
   shuffle: bool = True
-  # loss=ns: runs of this many consecutive examples share their negatives
+  # loss=ns or nce: runs of this many consecutive examples share their negatives
   # (Ji et al. 2016); 1 = word2vec.c, every example draws its own; 0 =
   # share_negatives(config): 32 (or the largest power of two dividing the
   # batch). Fewer rows to gather and scatter, and one matrix product per
@@ -189,8 +191,8 @@ class Config:
       raise UserError("--max_vocab=1 leaves nothing to predict; use at least 2 (or 0 for no cap)")
     if self.negative < 0:
       raise UserError(f"--negative must be >= 0, got {self.negative}")
-    if self.loss == "ns" and self.negative == 0:
-      raise UserError("--loss=ns needs --negative >= 1 (word2vec.c uses 5)")
+    if self.loss in SAMPLED_LOSSES and self.negative == 0:
+      raise UserError(f"--loss={self.loss} needs --negative >= 1 (word2vec.c uses 5)")
     if not self.ns_exponent >= 0:  # also catches NaN
       raise UserError(f"--ns_exponent must be a real number >= 0, got {self.ns_exponent}")
     if not self.sample >= 0:
@@ -220,7 +222,7 @@ def batch_size(config: Config) -> int:
   """--batch_size, or the default that held the quality bar for the loss (see Config)."""
   if config.batch_size:
     return config.batch_size
-  return {"hs": 32, "ns": 512}.get(config.loss, 256)
+  return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
 
 
 def check_batch_split(config: Config, num_devices: int) -> None:
@@ -237,7 +239,11 @@ def share_negatives(config: Config) -> int:
 
 
 def skip_beyond(config: Config) -> float:
-  """The |logit| from which the config's loss makes no update (0 = never)."""
+  """The |logit| from which the config's loss makes no update (0 = never).
+
+  Never for nce: its logits are shifted by -log(K Pn(w)), which starts a rare
+  word beyond 6 (12 for Pn = 1e-6, K = 5), so skipping would freeze its rows.
+  """
   applies = (config.skip_saturated == "all" and config.loss in ("ns", "hs")
              or config.skip_saturated == "hs" and config.loss == "hs")
   return SATURATION if applies else 0.0

@@ -1,4 +1,4 @@
-"""The six word2vec objectives as pure per-example functions, and their batch forms.
+"""The word2vec objectives as pure per-example functions, and their batch forms.
 
 Each model computes a hidden vector h_D from input-table rows, and an output
 layer scores the target word against h_D:
@@ -15,9 +15,12 @@ Output layers, for one example with target word o (shapes per example):
   softmax  -log p(o | h) = -u_o.h + logsumexp_w(u_w.h)       O(V D)
   ns       -log s(u_o.h) - sum_k m_k log s(-u_nk.h)          O(K D)
   hs       -sum_j m_j log s((1 - 2 c_j) n_j.h)               O(L D), L ~ log2 V
+  nce      -log s(x_o) - sum_k log s(-x_k),                  O(K D)
+           x_w = u_w.h - log(K Pn(w))
 where s is the logistic sigmoid, u rows of `emb_out`, n rows of `nodes` on the
-Huffman path of o, c_j its code bits, and m masks (negatives equal to the
-target, padding past the code length). `log_sigmoid` and `logsumexp` are used
+Huffman path of o, c_j its code bits, Pn the noise distribution the negatives
+are drawn from, and m masks (negatives equal to the target, padding past the
+code length). `log_sigmoid` and `logsumexp` are used
 because log(s(x)) underflows to -inf for x below about -88 in float32 and
 exp overflows above about 88; word2vec.c instead reads s(x) from a table on
 [-6, 6], skipping hierarchical-softmax nodes outside it and saturating s to 0
@@ -49,11 +52,61 @@ def _log_sigmoid(x, skip_beyond):
   return jnp.where(frozen, jax.lax.stop_gradient(value), value)
 
 
+def _data_versus_noise(target_logit, negative_logits_K, negative_mask_K, skip_beyond):
+  """-log s(x_o) - sum_k m_k log s(-x_k): a logistic classifier of data against noise.
+
+  The target is labelled data (1) and each negative noise (0); m_k = 1 for
+  every k when negative_mask_K is None.
+  """
+  positive = _log_sigmoid(target_logit, skip_beyond)
+  negatives_K = _log_sigmoid(-negative_logits_K, skip_beyond)
+  if negative_mask_K is not None:
+    negatives_K = jnp.where(negative_mask_K, negatives_K, 0.0)
+  return -positive - jnp.sum(negatives_K)
+
+
 def ns_loss(h_D, target_row_D, negative_rows_KxD, negative_mask_K, skip_beyond=0.0):
   """Negative sampling: -log s(u_o.h) - sum_k m_k log s(-u_k.h)."""
-  positive = _log_sigmoid(jnp.dot(target_row_D, h_D), skip_beyond)
-  negatives = _log_sigmoid(-negative_rows_KxD @ h_D, skip_beyond)
-  return -positive - jnp.sum(jnp.where(negative_mask_K, negatives, 0.0))
+  return _data_versus_noise(jnp.dot(target_row_D, h_D), negative_rows_KxD @ h_D,
+                            negative_mask_K, skip_beyond)
+
+
+def nce_loss(h_D, target_row_D, negative_rows_KxD, target_log_kpn, negative_log_kpn_K,
+             skip_beyond=0.0):
+  """Noise-contrastive estimation: -log s(x_o) - sum_k log s(-x_k), x_w = u_w.h - log(K Pn(w)).
+
+  Shapes: h_D, target_row_D [D]; negative_rows_KxD [K, D]; target_log_kpn []
+  and negative_log_kpn_K [K] hold log(K Pn(w)) of the target and of each
+  negative, where Pn is the distribution the K negatives were drawn from
+  (unigram^ns_exponent, the alias table of ns).
+
+  NCE (Gutmann & Hyvarinen 2010; Mnih & Teh 2012, as Mikolov et al. 2013b
+  describe it) fits an unnormalised model p(w | h) = exp(u_w.h) / Z by
+  logistic regression of "data" against K noise words: the posterior that w
+  came from the data is
+    P(D = 1 | w, h) = p(w | h) / (p(w | h) + K Pn(w)) = s(u_w.h - log Z - log(K Pn(w))).
+  Its optimum is p(w | h) = p_data(w | h), so u_w.h estimates a log
+  probability; negative sampling is the same classifier without the
+  -log(K Pn(w)) term (ns_loss equals nce_loss with log(K Pn) = 0), whose
+  optimum is instead u_w.h = log(p_data(w | h) / (K Pn(w))) (Levy & Goldberg
+  2014, shifted PMI).
+
+  Design decisions:
+  * Z = 1, no normalising constant or per-word bias is learnt: Mnih & Teh
+    found that fixing Z = 1 works (the model learns to self-normalise), and
+    word2vec has no biases; u_w.h then has to reach log p(w | h) itself.
+  * Negatives equal to the target are kept (no mask), unlike ns, where
+    word2vec.c skips them. NCE's estimator is consistent only if the K noise
+    words are i.i.d. draws from Pn, and the -log(K Pn(w)) correction assumes
+    exactly that; dropping the draws that equal the target would make the noise
+    distribution depend on the target (Pn without o) and bias the frequent
+    words, the only ones drawn often enough for it to matter.
+  * `skip_beyond` works as for ns, but config.skip_beyond never sets it for
+    nce: the correction starts a rare word's logits far beyond 6
+    (-log(5 Pn) = 12 for Pn = 1e-6), so skipping would freeze its output row.
+  """
+  return _data_versus_noise(jnp.dot(target_row_D, h_D) - target_log_kpn,
+                            negative_rows_KxD @ h_D - negative_log_kpn_K, None, skip_beyond)
 
 
 def hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
@@ -170,7 +223,7 @@ def cbow_hidden(context_rows_WxD, context_mask_W, mean=True):
   return total_D / jnp.maximum(mask_W.sum(), 1.0) if mean else total_D
 
 
-# The six per-example losses.
+# The per-example losses: {skipgram, cbow} x {ns, hs, softmax, nce}.
 
 def skipgram_ns(input_row_D, target_row_D, negative_rows_KxD, negative_mask_K,
                 skip_beyond=0.0):
@@ -183,6 +236,12 @@ def skipgram_hs(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.
 
 def skipgram_softmax(input_row_D, emb_out_VxD, target):
   return softmax_loss(input_row_D, emb_out_VxD, target)
+
+
+def skipgram_nce(input_row_D, target_row_D, negative_rows_KxD, target_log_kpn,
+                 negative_log_kpn_K, skip_beyond=0.0):
+  return nce_loss(input_row_D, target_row_D, negative_rows_KxD, target_log_kpn,
+                  negative_log_kpn_K, skip_beyond)
 
 
 def cbow_ns(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD,
@@ -202,6 +261,13 @@ def cbow_softmax(context_rows_WxD, context_mask_W, emb_out_VxD, target, mean=Tru
   return softmax_loss(h_D, emb_out_VxD, target)
 
 
+def cbow_nce(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD, target_log_kpn,
+             negative_log_kpn_K, mean=True, skip_beyond=0.0):
+  h_D = cbow_hidden(context_rows_WxD, context_mask_W, mean)
+  return nce_loss(h_D, target_row_D, negative_rows_KxD, target_log_kpn, negative_log_kpn_K,
+                  skip_beyond)
+
+
 # Batch forms: per-example losses [B]; the shared softmax table is not mapped.
 
 skipgram_ns_batch = jax.vmap(skipgram_ns, in_axes=(0, 0, 0, 0, None))
@@ -210,14 +276,22 @@ skipgram_softmax_batch = jax.vmap(skipgram_softmax, in_axes=(0, None, 0))
 cbow_ns_batch = jax.vmap(cbow_ns, in_axes=(0, 0, 0, 0, 0, None, None))
 cbow_hs_batch = jax.vmap(cbow_hs, in_axes=(0, 0, 0, 0, 0, None, None))
 cbow_softmax_batch = jax.vmap(cbow_softmax, in_axes=(0, 0, None, 0, None))
+skipgram_nce_batch = jax.vmap(skipgram_nce, in_axes=(0, 0, 0, 0, 0, None))
+cbow_nce_batch = jax.vmap(cbow_nce, in_axes=(0, 0, 0, 0, 0, 0, None, None))
 
 
 # Shared negatives (Ji et al. 2016): [Q] groups of G examples, each group with
 # one set of K negative rows; per-example losses [Q, G]. The inner vmap maps the
-# shared rows with in_axes=None, so the negative logits of a group are one
-# [G, D] x [D, K] product and autodiff sums the group's gradients per row.
+# shared rows (and, for nce, their log(K Pn)) with in_axes=None, so the negative
+# logits of a group are one [G, D] x [D, K] product and autodiff sums the
+# group's gradients per row.
 
 skipgram_ns_grouped = jax.vmap(jax.vmap(skipgram_ns, in_axes=(0, 0, None, 0, None)),
                                in_axes=(0, 0, 0, 0, None))
 cbow_ns_grouped = jax.vmap(jax.vmap(cbow_ns, in_axes=(0, 0, 0, None, 0, None, None)),
                            in_axes=(0, 0, 0, 0, 0, None, None))
+skipgram_nce_grouped = jax.vmap(jax.vmap(skipgram_nce, in_axes=(0, 0, None, 0, None, None)),
+                                in_axes=(0, 0, 0, 0, 0, None))
+cbow_nce_grouped = jax.vmap(
+    jax.vmap(cbow_nce, in_axes=(0, 0, 0, None, 0, None, None, None)),
+    in_axes=(0, 0, 0, 0, 0, 0, None, None))

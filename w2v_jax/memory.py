@@ -3,7 +3,7 @@
 The estimate counts what grows with the vocabulary, the dimension and the
 corpus, in bytes:
   tables      the float32 tables: emb_in [V, D] and emb_out [V, D] (softmax,
-              ns) or nodes [V - 1, D] (hs)
+              ns, nce) or nodes [V - 1, D] (hs)
   optimizer   per-row optimizer state: none, plain SGD keeps a step count
               and the learning rate (model.init_state)
   corpus_ids  the encoded corpus, int32 per token, memory-mapped
@@ -14,7 +14,7 @@ corpus, in bytes:
               context slots and their masks, and per example its ids (plus a
               permutation and the permuted copies with shuffle)
   rows        the rows one step gathers, their gradients and updates:
-              B (K + 1 + context slots) x D for ns, B (L + slots) x D for hs
+              B (K + 1 + context slots) x D for ns and nce, B (L + slots) x D for hs
               (L counted as 40, a deep Huffman path), B x slots x D for softmax
   softmax     the full softmax's dense [V, D] gradient of emb_out, and the
               logits, probabilities and gradient of one block of output rows
@@ -45,7 +45,8 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   out_rows = v - 1 if config.loss == "hs" else v
   slots = 1 if config.model == "skipgram" else 2 * config.window
   example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
-  gathered = {"ns": 1 + config.negative, "hs": 40, "softmax": 0}[config.loss] + slots
+  gathered = {"ns": 1 + config.negative, "nce": 1 + config.negative, "hs": 40,
+              "softmax": 0}[config.loss] + slots
   return {
       "tables": 4 * d * (v + out_rows),
       "batch_maker": _batch_maker(config, tokens),

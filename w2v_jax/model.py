@@ -2,7 +2,7 @@
 
 Parameters are a dict of arrays:
   emb_in   [V, D]    input vectors, U[-0.5/D, 0.5/D) as word2vec.c
-  emb_out  [V, D]    output vectors (softmax and ns), zeros
+  emb_out  [V, D]    output vectors (softmax, ns and nce), zeros
   nodes    [V-1, D]  Huffman inner nodes (hs), zeros
 Only the tables the chosen loss uses are created.
 
@@ -30,6 +30,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from w2v_jax import config as config_lib
@@ -44,7 +45,7 @@ INIT_BLOCK_ROWS = 1 << 16
 def init_params(key, vocab_size: int, dim: int, loss: str,
                 block_rows: int = INIT_BLOCK_ROWS) -> dict:
   params = {"emb_in": uniform_rows(key, vocab_size, dim, -0.5 / dim, 0.5 / dim, block_rows)}
-  if loss in ("ns", "softmax"):
+  if loss in ("ns", "nce", "softmax"):
     params["emb_out"] = jnp.zeros((vocab_size, dim), jnp.float32)
   else:
     params["nodes"] = jnp.zeros((vocab_size - 1, dim), jnp.float32)
@@ -98,13 +99,18 @@ def _gather(params, tables, batch, key, *, model, loss, negative, share_negative
     ids["emb_in"] = batch["context"]                      # [B, W]
     extra["context_mask"] = batch["context_mask"]
   target_B = batch["centre"]
-  if loss == "ns":
+  if loss in config_lib.SAMPLED_LOSSES:
     b = target_B.shape[0]
     negatives_QxK = (batch["negatives"] if "negatives" in batch else
                      step_negatives(key, tables, b // share_negatives, negative))
     ids["emb_out"] = jnp.concatenate([target_B, negatives_QxK.reshape(-1)])
-    negatives_BxK = jnp.repeat(negatives_QxK, share_negatives, axis=0)
-    extra["negative_mask"] = negatives_BxK != target_B[:, None]  # word2vec.c skips these
+    if loss == "ns":
+      negatives_BxK = jnp.repeat(negatives_QxK, share_negatives, axis=0)
+      extra["negative_mask"] = negatives_BxK != target_B[:, None]  # word2vec.c skips these
+    else:  # nce keeps negatives equal to the target (losses.nce_loss says why)
+      log_k = jnp.log(jnp.float32(negative))
+      extra["target_log_kpn"] = tables["log_noise"][target_B] + log_k            # [B]
+      extra["negative_log_kpn"] = tables["log_noise"][negatives_QxK] + log_k     # [Q, K]
     extra["share_negatives"] = share_negatives
   elif loss == "hs":
     path = batch if "points" in batch else tree_paths(tables, target_B)
@@ -132,37 +138,45 @@ def step_negatives(key, tables, rows: int, negative: int):
   return sampling.draw_negatives(seed, (rows, negative), tables["accept"], tables["alias"])
 
 
-def _ns_grouped_loss(rows, extra, *, model, cbow_mean, skip_beyond):
-  """Per-example ns losses [B] with the negatives shared by groups of G examples."""
-  b, k = extra["negative_mask"].shape
+_SAMPLED_BATCH = {("skipgram", "ns"): losses.skipgram_ns_batch,
+                  ("cbow", "ns"): losses.cbow_ns_batch,
+                  ("skipgram", "nce"): losses.skipgram_nce_batch,
+                  ("cbow", "nce"): losses.cbow_nce_batch}
+_SAMPLED_GROUPED = {("skipgram", "ns"): losses.skipgram_ns_grouped,
+                    ("cbow", "ns"): losses.cbow_ns_grouped,
+                    ("skipgram", "nce"): losses.skipgram_nce_grouped,
+                    ("cbow", "nce"): losses.cbow_nce_grouped}
+
+
+def _sampled_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
+  """Per-example ns or nce losses [B] with the negatives shared by groups of G examples."""
   g = extra["share_negatives"]
+  b = rows["emb_in"].shape[0]
   out_rows = rows["emb_out"]            # [B + B K / G, D]: targets, then negatives
   d = out_rows.shape[-1]
-  group = lambda x: x.reshape((b // g, g) + x.shape[1:])
-  target_QxGxD, negatives_QxKxD = group(out_rows[:b]), out_rows[b:].reshape(b // g, k, d)
-  mask_QxGxK = group(extra["negative_mask"])
-  if g == 1:  # the plain batch forms; on a CPU faster than groups of one
-    negatives_BxKxD = negatives_QxKxD
-    if model == "skipgram":
-      return losses.skipgram_ns_batch(rows["emb_in"], out_rows[:b], negatives_BxKxD,
-                                      extra["negative_mask"], skip_beyond)
-    return losses.cbow_ns_batch(rows["emb_in"], extra["context_mask"], out_rows[:b],
-                                negatives_BxKxD, extra["negative_mask"], cbow_mean, skip_beyond)
-  if model == "skipgram":
-    loss_QxG = losses.skipgram_ns_grouped(group(rows["emb_in"]), target_QxGxD, negatives_QxKxD,
-                                          mask_QxGxK, skip_beyond)
+  target_BxD, negatives_QxKxD = out_rows[:b], out_rows[b:].reshape(b // g, -1, d)
+  inputs = (rows["emb_in"],) if model == "skipgram" else (rows["emb_in"], extra["context_mask"])
+  options = (skip_beyond,) if model == "skipgram" else (cbow_mean, skip_beyond)
+  # What follows the negative rows: per example ([B, ...]), then per group ([Q, ...]).
+  if loss == "ns":
+    per_example, per_group = (extra["negative_mask"],), ()
   else:
-    loss_QxG = losses.cbow_ns_grouped(group(rows["emb_in"]), group(extra["context_mask"]),
-                                      target_QxGxD, negatives_QxKxD, mask_QxGxK, cbow_mean,
-                                      skip_beyond)
+    per_example, per_group = (extra["target_log_kpn"],), (extra["negative_log_kpn"],)
+  if g == 1:  # the plain batch forms; on a CPU faster than groups of one
+    return _SAMPLED_BATCH[model, loss](*inputs, target_BxD, negatives_QxKxD, *per_example,
+                                       *per_group, *options)
+  group = lambda x: x.reshape((b // g, g) + x.shape[1:])
+  loss_QxG = _SAMPLED_GROUPED[model, loss](
+      *map(group, inputs), group(target_BxD), negatives_QxKxD, *map(group, per_example),
+      *per_group, *options)
   return loss_QxG.reshape(b)
 
 
 def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
   """Per-example losses [B] from gathered rows."""
-  if loss == "ns":
-    return _ns_grouped_loss(rows, extra, model=model, cbow_mean=cbow_mean,
-                            skip_beyond=skip_beyond)
+  if loss in config_lib.SAMPLED_LOSSES:
+    return _sampled_loss(rows, extra, model=model, loss=loss, cbow_mean=cbow_mean,
+                         skip_beyond=skip_beyond)
   if model == "skipgram":
     if loss == "hs":
       return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
@@ -252,7 +266,7 @@ def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
     chunk = dict(chunk)
     if chunk["words_done"].ndim == 2:  # [T, devices]: each process's position (parallel.py)
       chunk["words_done"] = chunk["words_done"].max(axis=1)
-    if config.loss == "ns":
+    if config.loss in config_lib.SAMPLED_LOSSES:
       # Drawn for the whole chunk before the loop, so they sit in memory: drawn
       # inside it, XLA fuses the hash into each of the D elements of every
       # [B, K, D] gradient that depends on a draw (3x the step time on a CPU).
@@ -286,10 +300,17 @@ def init_state(params, tx):
 
 
 def device_tables(loss: str, noise_V=None, tree=None) -> dict:
-  """The loss's constant lookup tables, as device arrays."""
-  if loss == "ns":
+  """The loss's constant lookup tables, as device arrays.
+
+  ns and nce: the alias table of the noise distribution; nce also log Pn(w)
+  [V], from which its logits' correction -log(K Pn(w)) is made.
+  """
+  if loss in config_lib.SAMPLED_LOSSES:
     accept, alias = sampling.alias_table(noise_V)
-    return {"accept": jnp.asarray(accept), "alias": jnp.asarray(alias)}
+    tables = {"accept": jnp.asarray(accept), "alias": jnp.asarray(alias)}
+    if loss == "nce":
+      tables["log_noise"] = jnp.asarray(np.log(noise_V), jnp.float32)
+    return tables
   if loss == "hs":
     return {"points": jnp.asarray(tree.points_VxL), "codes": jnp.asarray(tree.codes_VxL),
             "lengths": jnp.asarray(tree.lengths_V)}

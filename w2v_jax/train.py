@@ -68,7 +68,7 @@ NO_EXAMPLES = ("no training examples: every sentence has a single word after min
 class Data:
   corpus: corpus_lib.Corpus
   keep_V: np.ndarray                    # subsampling keep probability per word
-  noise_V: Optional[np.ndarray]         # negative-sampling distribution (loss=ns)
+  noise_V: Optional[np.ndarray]         # noise distribution (loss=ns, nce)
   tree: Optional[huffman.HuffmanTree]   # Huffman tree (loss=hs)
 
 
@@ -81,7 +81,8 @@ def prepare_data(config: config_lib.Config) -> Data:
   corpus_lib.report(corpus.stats)
   counts_V = corpus.vocab.counts
   keep_V = sampling.keep_probabilities(counts_V, config.sample, config.subsample_formula)
-  noise_V = sampling.noise_distribution(counts_V, config.ns_exponent) if config.loss == "ns" else None
+  noise_V = (sampling.noise_distribution(counts_V, config.ns_exponent)
+             if config.loss in config_lib.SAMPLED_LOSSES else None)
   tree = huffman.build(counts_V) if config.loss == "hs" else None
   return Data(corpus=corpus, keep_V=keep_V, noise_V=noise_V, tree=tree)
 
