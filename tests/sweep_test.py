@@ -31,6 +31,7 @@ CASES = [
     ("cbow", "ns", "negative=2,5", {"share_negatives": 4}),
     ("cbow", "hs", "dim=8,5", {}),
     ("skipgram", "softmax", "alpha=0.02,0.08", {}),
+    ("skipgram", "nce", "alpha=0.02,0.08", {"share_negatives": 4}),
 ]
 
 

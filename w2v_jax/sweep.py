@@ -52,7 +52,8 @@ def make_train_chunk(variants: list, counts_V, tree, total_words: int):
   """
   txs, fns = [], []
   for v in variants:
-    noise_V = sampling.noise_distribution(counts_V, v.ns_exponent) if v.loss == "ns" else None
+    noise_V = (sampling.noise_distribution(counts_V, v.ns_exponent)
+               if v.loss in config_lib.SAMPLED_LOSSES else None)
     tables = model_lib.device_tables(v.loss, noise_V, tree)
     tx, fn = model_lib.chunk_function(v, tables, total_words, config_lib.learning_rate(v))
     txs.append(tx)
