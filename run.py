@@ -91,6 +91,9 @@ flags.DEFINE_integer("batch_size", _D.batch_size,
 flags.DEFINE_bool("shuffle", _D.shuffle,
                   "Put each ~1M-token chunk's examples in random order before batching "
                   "(--noshuffle: word2vec.c's order).")
+flags.DEFINE_enum("skipgram_layout", _D.skipgram_layout, list(config_lib.SKIPGRAM_LAYOUTS),
+                  "Skip-gram batch rows: one (context, centre) pair each, or one centre with "
+                  "its context slots (--batch_size then counts centres; --loss=hs only).")
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),

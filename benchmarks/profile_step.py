@@ -40,6 +40,7 @@ flags.DEFINE_enum("loss", "ns", list(config_lib.LOSSES), "Output layer.")
 flags.DEFINE_integer("dim", 100, "Embedding dimension.")
 flags.DEFINE_integer("batch_size", 0, "Examples per step (0 = the loss's default).")
 flags.DEFINE_integer("share_negatives", 0, "As run.py (0 = the default).")
+flags.DEFINE_enum("skipgram_layout", "pairs", list(config_lib.SKIPGRAM_LAYOUTS), "As run.py.")
 flags.DEFINE_integer("steps_per_call", 32, "Batches per compiled call.")
 flags.DEFINE_float("sample", 1e-4, "Subsampling threshold.")
 flags.DEFINE_integer("calls", 60, "Compiled calls per timed pass.")
@@ -70,7 +71,8 @@ def main(argv):
   config = config_lib.Config(
       corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss, dim=FLAGS.dim,
       batch_size=FLAGS.batch_size,
-      share_negatives=FLAGS.share_negatives, steps_per_call=FLAGS.steps_per_call,
+      share_negatives=FLAGS.share_negatives, skipgram_layout=FLAGS.skipgram_layout,
+      steps_per_call=FLAGS.steps_per_call,
       sample=FLAGS.sample, platform="cpu").validate()
   data = train.prepare_data(config)
   total_words = data.corpus.stats["vocab_tokens"]
@@ -102,6 +104,7 @@ def main(argv):
     state = one_pass(state)
     best = min(best, time.perf_counter() - start)
   print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config_lib.batch_size(config)}"
+        + (" centres" if config_lib.by_centre(config) else " pairs")
         + (f", negatives shared by {config_lib.share_negatives(config)}"
            if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "

@@ -9,8 +9,9 @@ positions in the same sentence: windows are taken after subsampling, as in
 word2vec.c, and never cross a sentence boundary.
 
 Skip-gram batches hold (centre, context) pairs in word2vec.c's order (centre by
-centre, offsets ascending); CBOW batches hold one centre with its context slots
-[B, 2 * window] and a mask. Centres without any context are skipped (word2vec.c
+centre, offsets ascending), or with layout="centres" one centre per row as CBOW
+does; CBOW batches hold one centre with its context slots [B, 2 * window] and a
+mask. Centres without any context are skipped (word2vec.c
 makes no update for them either). Every batch has exactly `batch_size` rows; the
 last batch of an epoch is padded and its `mask` marks the real rows.
 
@@ -96,15 +97,18 @@ def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
   return around_tok[:, others], valid_NxW
 
 
-def _examples(model: str, tokens_N, sentence_N, window, shrink_window, rng):
+def _examples(by_centre: bool, tokens_N, sentence_N, window, shrink_window, rng):
   """Per-chunk training examples, and how many each centre made ([N] counts).
+
+  One example per (centre, context) pair, or with by_centre one per centre
+  that has any context, holding its context slots and their mask.
 
   Examples come centre by centre, so example e belongs to the centre
   searchsorted(cumsum(count_N), e, side="right"); only the schedule at batch
   ends needs that (iterate_epoch), so nothing per centre is copied per example.
   """
   context_NxW, valid_NxW = context_windows(tokens_N, sentence_N, window, shrink_window, rng)
-  if model == "skipgram":
+  if not by_centre:
     count_N = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre by
     return {"centre": np.repeat(tokens_N, count_N),  # centre, offsets ascending
             "context": context_NxW[valid_NxW]}, count_N
@@ -117,12 +121,13 @@ def _examples(model: str, tokens_N, sentence_N, window, shrink_window, rng):
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,
-                  chunk_tokens: int = CHUNK_TOKENS, stream: tuple = ()) -> Iterator[Batch]:
+                  chunk_tokens: int = CHUNK_TOKENS, stream: tuple = (),
+                  layout: str = "pairs") -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
-  Skip-gram batch: centre [B] int32, context [B] int32, mask [B] bool.
-  CBOW batch: centre [B] int32, context [B, 2W] int32, context_mask [B, 2W]
-  bool, mask [B] bool.
+  Skip-gram batch (layout "pairs"): centre [B] int32, context [B] int32, mask
+  [B] bool. CBOW batch, and skip-gram's with layout "centres": centre [B]
+  int32, context [B, 2W] int32, context_mask [B, 2W] bool, mask [B] bool.
 
   A chunk's examples are cut into batches in place; fewer than B examples
   left at its end wait for the next chunk (a batch's last row, which sets its
@@ -134,7 +139,7 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   kept = 0                   # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
-    ex, count_N = _examples(model, tokens_N, sentence_N, window, shrink_window, rng)
+    ex, count_N = _examples(model == "cbow" or layout == "centres", tokens_N, sentence_N, window, shrink_window, rng)
     if shuffle:  # the schedule (by sorted example index) still advances evenly
       order = rng.permutation(len(ex["centre"]))
       ex = {k: v[order] for k, v in ex.items()}

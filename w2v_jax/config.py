@@ -22,6 +22,7 @@ ANALOGY_METHODS = ("3cosadd", "3cosmul")
 SKIP_SATURATED = ("none", "hs", "all")
 SATURATION = 6.0  # word2vec.c's MAX_EXP
 TABLE_SHARDINGS = ("replicated", "rows")
+SKIPGRAM_LAYOUTS = ("pairs", "centres")
 # --sweep's fields and their types: those that leave the data stream alone (sweep.py).
 SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
 
@@ -77,6 +78,15 @@ class Config:
   # word2vec.c's reading order. A deviation by default: with shared negatives
   # it keeps a group's examples unrelated (docs/RESULTS.md).
   shuffle: bool = True
+  # Skip-gram's batch rows: "pairs" = one (context, centre) pair per row, as
+  # word2vec.c's inner loop; "centres" = one centre per row with its 2 * window
+  # context slots (as CBOW's), so batch_size counts centres. With hs, every
+  # pair of a centre walks the centre's tree path: "centres" gathers and
+  # scatters each path once per centre instead of once per pair, and scores
+  # the centre's contexts against it with one matrix product. The loss is the
+  # same sum over the same pairs; what changes is which pairs share a batch
+  # (all of a centre's, as in word2vec.c's order). hs only, for now.
+  skipgram_layout: str = "pairs"
   # loss=ns or nce: runs of this many consecutive examples share their negatives
   # (Ji et al. 2016); 1 = word2vec.c, every example draws its own; 0 =
   # share_negatives(config): 32 (or the largest power of two dividing the
@@ -152,6 +162,12 @@ class Config:
       raise UserError("--restrict_vocab and --topk must be at least 1")
     if self.platform not in PLATFORMS:
       raise UserError(f"--platform must be cpu, gpu or tpu, got {self.platform!r}")
+    if self.skipgram_layout not in SKIPGRAM_LAYOUTS:
+      raise UserError(f"--skipgram_layout must be one of {', '.join(SKIPGRAM_LAYOUTS)}, "
+                      f"got {self.skipgram_layout!r}")
+    if by_centre(self) and self.model == "skipgram" and self.loss != "hs":
+      raise UserError(f"--skipgram_layout=centres is built for --loss=hs only, "
+                      f"got --loss={self.loss}")
     if self.table_sharding not in TABLE_SHARDINGS:
       raise UserError(f"--table_sharding must be one of {', '.join(TABLE_SHARDINGS)}, "
                       f"got {self.table_sharding!r}")
@@ -223,6 +239,11 @@ def batch_size(config: Config) -> int:
   if config.batch_size:
     return config.batch_size
   return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
+
+
+def by_centre(config: Config) -> bool:
+  """Whether a batch row is a centre with its context slots (CBOW, skip-gram "centres")."""
+  return config.model == "cbow" or config.skipgram_layout == "centres"
 
 
 def check_batch_split(config: Config, num_devices: int) -> None:

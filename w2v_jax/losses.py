@@ -115,9 +115,44 @@ def hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
   Code bit 0 means "go to the first child" and is the positive label, as in
   word2vec.c (its gradient is (1 - code - s(n.h))).
   """
-  sign_L = 1.0 - 2.0 * codes_L.astype(h_D.dtype)
-  per_node = _log_sigmoid(sign_L * (node_rows_LxD @ h_D), skip_beyond)
-  return -jnp.sum(jnp.where(path_mask_L, per_node, 0.0))
+  return hs_loss_shared(h_D[None], jnp.ones(1, bool), node_rows_LxD, codes_L, path_mask_L,
+                        skip_beyond)
+
+
+@jax.custom_vjp
+def hs_loss_shared(h_WxD, h_mask_W, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
+  """sum_w m_w hs_loss(h_w, ...): W hidden vectors scored against one tree path.
+
+  One centre's context words in skip-gram all predict the centre, so they
+  share its path: the logits are one [W, D] x [D, L] product and each node
+  row's gradient is one [L, W] x [W, D] product over them. The gradient is
+  written by hand (docs/MATH.md: dL/dx_wj = -(1 - c_j - s(x_wj)), zero where
+  masked or, with skip_beyond > 0, where |x_wj| >= skip_beyond), as
+  _log_sigmoid's autodiff would give it: autodiff of the masked, partly
+  frozen log-sigmoid made XLA:CPU keep more [W, L] temporaries and ran ~1.4x
+  slower.
+  """
+  return _hs_shared_fwd(h_WxD, h_mask_W, node_rows_LxD, codes_L, path_mask_L, skip_beyond)[0]
+
+
+def _hs_shared_fwd(h_WxD, h_mask_W, node_rows_LxD, codes_L, path_mask_L, skip_beyond):
+  logits_WxL = h_WxD @ node_rows_LxD.T
+  sign_L = 1.0 - 2.0 * codes_L.astype(h_WxD.dtype)
+  signed_WxL = sign_L * logits_WxL
+  mask_WxL = h_mask_W[:, None] & path_mask_L[None, :]
+  loss = -jnp.sum(jnp.where(mask_WxL, jax.nn.log_sigmoid(signed_WxL), 0.0))
+  frozen_WxL = (skip_beyond > 0) & (jnp.abs(logits_WxL) >= skip_beyond)
+  dlogits_WxL = jnp.where(mask_WxL & ~frozen_WxL, -sign_L * jax.nn.sigmoid(-signed_WxL), 0.0)
+  return loss, (dlogits_WxL, h_WxD, node_rows_LxD)
+
+
+def _hs_shared_bwd(residuals, g):
+  dlogits_WxL, h_WxD, node_rows_LxD = residuals
+  dlogits_WxL = g * dlogits_WxL
+  return dlogits_WxL @ node_rows_LxD, None, dlogits_WxL.T @ h_WxD, None, None, None
+
+
+hs_loss_shared.defvjp(_hs_shared_fwd, _hs_shared_bwd)
 
 
 def softmax_loss(h_D, emb_out_VxD, target):
@@ -234,6 +269,13 @@ def skipgram_hs(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.
   return hs_loss(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond)
 
 
+def skipgram_hs_centre(context_rows_WxD, context_mask_W, node_rows_LxD, codes_L, path_mask_L,
+                       skip_beyond=0.0):
+  """skipgram_hs summed over one centre's context words (masked slots count 0)."""
+  return hs_loss_shared(context_rows_WxD, context_mask_W, node_rows_LxD, codes_L, path_mask_L,
+                        skip_beyond)
+
+
 def skipgram_softmax(input_row_D, emb_out_VxD, target):
   return softmax_loss(input_row_D, emb_out_VxD, target)
 
@@ -272,6 +314,7 @@ def cbow_nce(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD, 
 
 skipgram_ns_batch = jax.vmap(skipgram_ns, in_axes=(0, 0, 0, 0, None))
 skipgram_hs_batch = jax.vmap(skipgram_hs, in_axes=(0, 0, 0, 0, None))
+skipgram_hs_centres_batch = jax.vmap(skipgram_hs_centre, in_axes=(0, 0, 0, 0, 0, None))
 skipgram_softmax_batch = jax.vmap(skipgram_softmax, in_axes=(0, None, 0))
 cbow_ns_batch = jax.vmap(cbow_ns, in_axes=(0, 0, 0, 0, 0, None, None))
 cbow_hs_batch = jax.vmap(cbow_hs, in_axes=(0, 0, 0, 0, 0, None, None))

@@ -93,10 +93,8 @@ def _gather(params, tables, batch, key, *, model, loss, negative, share_negative
   examples against them with one matrix product.
   """
   ids, rows, extra = {}, {}, {}
-  if model == "skipgram":
-    ids["emb_in"] = batch["context"]                      # [B]
-  else:
-    ids["emb_in"] = batch["context"]                      # [B, W]
+  ids["emb_in"] = batch["context"]     # [B] pairs, or [B, W] slots per centre
+  if "context_mask" in batch:          # CBOW, skip-gram's "centres" layout
     extra["context_mask"] = batch["context_mask"]
   target_B = batch["centre"]
   if loss in config_lib.SAMPLED_LOSSES:
@@ -178,6 +176,10 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
     return _sampled_loss(rows, extra, model=model, loss=loss, cbow_mean=cbow_mean,
                          skip_beyond=skip_beyond)
   if model == "skipgram":
+    if loss == "hs" and "context_mask" in extra:
+      return losses.skipgram_hs_centres_batch(rows["emb_in"], extra["context_mask"],
+                                              rows["nodes"], extra["codes"],
+                                              extra["path_mask"], skip_beyond)
     if loss == "hs":
       return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
                                       extra["path_mask"], skip_beyond)
