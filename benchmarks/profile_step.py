@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from w2v_jax import batches as batches_lib  # pylint: disable=wrong-import-position
 from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
 from w2v_jax import model as model_lib  # pylint: disable=wrong-import-position
 from w2v_jax import train  # pylint: disable=wrong-import-position
@@ -80,7 +81,7 @@ def main(argv):
   for chunk, _ in itertools.islice(train.grouped_batches(config, data, 0), FLAGS.calls + 1):
     chunk.pop("kept_done")
     chunks.append(chunk)
-  examples = sum(int(c["mask"].sum()) for c in chunks[1:])
+  examples = sum(int(batches_lib.example_mask(c, config.model).sum()) for c in chunks[1:])
   words = float(chunks[-1]["words_done"][-1] - chunks[0]["words_done"][-1])
   params = model_lib.init_params(jax.random.PRNGKey(0), len(data.corpus.vocab), config.dim,
                                  config.loss)

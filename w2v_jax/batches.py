@@ -181,6 +181,18 @@ def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int) -> B
   return batch
 
 
+def example_mask(arrays: dict, model: str) -> np.ndarray:
+  """The training examples a batch (or a [T, B] chunk) holds, as a mask to sum.
+
+  One per real row, except skip-gram with one centre per row, which counts
+  (centre, context) pairs as the "pairs" layout does, so that example counts
+  and the loss per example mean the same in both layouts.
+  """
+  if model == "skipgram" and "context_mask" in arrays:
+    return arrays["context_mask"] & arrays["mask"][..., None]
+  return arrays["mask"]
+
+
 def stack(batches: list[Batch], num: int) -> Batch:
   """Stacks batches into [num, B, ...] arrays, padding with fully masked batches."""
   out = {}

@@ -115,44 +115,64 @@ def hs_loss(h_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
   Code bit 0 means "go to the first child" and is the positive label, as in
   word2vec.c (its gradient is (1 - code - s(n.h))).
   """
-  return hs_loss_shared(h_D[None], jnp.ones(1, bool), node_rows_LxD, codes_L, path_mask_L,
-                        skip_beyond)
+  return hs_batch(h_D[None, None], jnp.ones((1, 1), bool), node_rows_LxD[None], codes_L[None],
+                  path_mask_L[None], skip_beyond)[0]
 
 
 @jax.custom_vjp
-def hs_loss_shared(h_WxD, h_mask_W, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.0):
-  """sum_w m_w hs_loss(h_w, ...): W hidden vectors scored against one tree path.
+def hs_batch(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL, skip_beyond=0.0):
+  """Per-example hs losses [B]; example b sums hs_loss over its W hidden vectors h_bw
+  (those with h_mask_BxW set), all scored against the same path.
 
-  One centre's context words in skip-gram all predict the centre, so they
-  share its path: the logits are one [W, D] x [D, L] product and each node
-  row's gradient is one [L, W] x [W, D] product over them. The gradient is
-  written by hand (docs/MATH.md: dL/dx_wj = -(1 - c_j - s(x_wj)), zero where
-  masked or, with skip_beyond > 0, where |x_wj| >= skip_beyond), as
-  _log_sigmoid's autodiff would give it: autodiff of the masked, partly
-  frozen log-sigmoid made XLA:CPU keep more [W, L] temporaries and ran ~1.4x
-  slower.
+  W = 1 for skip-gram pairs and CBOW. With skip-gram's "centres" layout the W
+  hidden vectors are one centre's context words, which all predict the
+  centre and so share its path: the logits are one [L, D] x [D, W] product
+  per example, and each node row's gradient one [L, W] x [W, D] product.
+
+  The gradient is written by hand, as autodiff of log_sigmoid with the masks
+  and _log_sigmoid's freezing would give it (docs/MATH.md: dL/dx = -(1 - c -
+  s(x)) for a logit x with code bit c; zero where masked and, with
+  skip_beyond > 0, where |x| >= skip_beyond), because of how XLA:CPU runs it:
+  * the elementwise work is done on flat arrays: a 1-D loop of exp is ~5x
+    faster than the same loop over [B, L, W];
+  * the transposed [B, W, L] copy of the logit gradients is made explicitly
+    and kept (optimization_barrier): fed the [B, L, W] array with a
+    contraction over L instead, XLA:CPU used its slow generic batched
+    product, which took half the step.
+  Together ~2x faster per step for skip-gram "centres" batches
+  (benchmarks/profile_step.py).
   """
-  return _hs_shared_fwd(h_WxD, h_mask_W, node_rows_LxD, codes_L, path_mask_L, skip_beyond)[0]
+  return _hs_batch_fwd(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL,
+                       skip_beyond)[0]
 
 
-def _hs_shared_fwd(h_WxD, h_mask_W, node_rows_LxD, codes_L, path_mask_L, skip_beyond):
-  logits_WxL = h_WxD @ node_rows_LxD.T
-  sign_L = 1.0 - 2.0 * codes_L.astype(h_WxD.dtype)
-  signed_WxL = sign_L * logits_WxL
-  mask_WxL = h_mask_W[:, None] & path_mask_L[None, :]
-  loss = -jnp.sum(jnp.where(mask_WxL, jax.nn.log_sigmoid(signed_WxL), 0.0))
-  frozen_WxL = (skip_beyond > 0) & (jnp.abs(logits_WxL) >= skip_beyond)
-  dlogits_WxL = jnp.where(mask_WxL & ~frozen_WxL, -sign_L * jax.nn.sigmoid(-signed_WxL), 0.0)
-  return loss, (dlogits_WxL, h_WxD, node_rows_LxD)
+def _hs_batch_fwd(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL, skip_beyond):
+  b, l, w = node_rows_BxLxD.shape[0], node_rows_BxLxD.shape[1], h_BxWxD.shape[1]
+  logits_BxLxW = jnp.einsum("bld,bwd->blw", node_rows_BxLxD, h_BxWxD)
+  sign_BxL = 1.0 - 2.0 * codes_BxL.astype(h_BxWxD.dtype)
+  flat = lambda a: jnp.broadcast_to(a, (b, l, w)).reshape(-1)  # [N], N = B L W
+  x_N = logits_BxLxW.reshape(-1)
+  z_N = flat(sign_BxL[:, :, None]) * x_N     # each term is -log s(z)
+  mask_N = flat(path_mask_BxL[:, :, None] & h_mask_BxW[:, None, :])
+  e_N = jnp.exp(-jnp.abs(z_N))
+  loss_N = jnp.where(mask_N, jnp.maximum(-z_N, 0.0) + jnp.log1p(e_N), 0.0)
+  sigmoid_minus_z_N = jnp.where(z_N >= 0, e_N, 1.0) / (1.0 + e_N)
+  frozen_N = (skip_beyond > 0) & (jnp.abs(x_N) >= skip_beyond)
+  dlogits_N = jnp.where(mask_N & ~frozen_N, -flat(sign_BxL[:, :, None]) * sigmoid_minus_z_N, 0.0)
+  return (loss_N.reshape(b, -1).sum(axis=1),
+          (dlogits_N.reshape(b, l, w), h_BxWxD, node_rows_BxLxD))
 
 
-def _hs_shared_bwd(residuals, g):
-  dlogits_WxL, h_WxD, node_rows_LxD = residuals
-  dlogits_WxL = g * dlogits_WxL
-  return dlogits_WxL @ node_rows_LxD, None, dlogits_WxL.T @ h_WxD, None, None, None
+def _hs_batch_bwd(residuals, g_B):
+  dlogits_BxLxW, h_BxWxD, node_rows_BxLxD = residuals
+  b, l, w = dlogits_BxLxW.shape
+  dlogits_BxLxW = (dlogits_BxLxW.reshape(b, -1) * g_B[:, None]).reshape(b, l, w)
+  dlogits_BxWxL = jax.lax.optimization_barrier(jnp.swapaxes(dlogits_BxLxW, 1, 2))
+  return (jnp.einsum("bwl,bld->bwd", dlogits_BxWxL, node_rows_BxLxD), None,
+          jnp.einsum("blw,bwd->bld", dlogits_BxLxW, h_BxWxD), None, None, None)
 
 
-hs_loss_shared.defvjp(_hs_shared_fwd, _hs_shared_bwd)
+hs_batch.defvjp(_hs_batch_fwd, _hs_batch_bwd)
 
 
 def softmax_loss(h_D, emb_out_VxD, target):
@@ -269,13 +289,6 @@ def skipgram_hs(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond=0.
   return hs_loss(input_row_D, node_rows_LxD, codes_L, path_mask_L, skip_beyond)
 
 
-def skipgram_hs_centre(context_rows_WxD, context_mask_W, node_rows_LxD, codes_L, path_mask_L,
-                       skip_beyond=0.0):
-  """skipgram_hs summed over one centre's context words (masked slots count 0)."""
-  return hs_loss_shared(context_rows_WxD, context_mask_W, node_rows_LxD, codes_L, path_mask_L,
-                        skip_beyond)
-
-
 def skipgram_softmax(input_row_D, emb_out_VxD, target):
   return softmax_loss(input_row_D, emb_out_VxD, target)
 
@@ -311,13 +324,32 @@ def cbow_nce(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD, 
 
 
 # Batch forms: per-example losses [B]; the shared softmax table is not mapped.
+# The hs forms call hs_batch, which is written for a batch, instead of mapping hs_loss.
+
+def skipgram_hs_batch(input_rows_BxD, node_rows_BxLxD, codes_BxL, path_mask_BxL,
+                      skip_beyond=0.0):
+  return hs_batch(input_rows_BxD[:, None], jnp.ones((input_rows_BxD.shape[0], 1), bool),
+                  node_rows_BxLxD, codes_BxL, path_mask_BxL, skip_beyond)
+
+
+def skipgram_hs_centres_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
+                              path_mask_BxL, skip_beyond=0.0):
+  """Skip-gram's "centres" layout: example b is a centre and its W context slots."""
+  return hs_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
+                  path_mask_BxL, skip_beyond)
+
+
+def cbow_hs_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
+                  path_mask_BxL, mean=True, skip_beyond=0.0):
+  h_BxD = jax.vmap(cbow_hidden, in_axes=(0, 0, None))(context_rows_BxWxD, context_mask_BxW, mean)
+  return hs_batch(h_BxD[:, None], jnp.ones((h_BxD.shape[0], 1), bool), node_rows_BxLxD,
+                  codes_BxL, path_mask_BxL, skip_beyond)
+
+
 
 skipgram_ns_batch = jax.vmap(skipgram_ns, in_axes=(0, 0, 0, 0, None))
-skipgram_hs_batch = jax.vmap(skipgram_hs, in_axes=(0, 0, 0, 0, None))
-skipgram_hs_centres_batch = jax.vmap(skipgram_hs_centre, in_axes=(0, 0, 0, 0, 0, None))
 skipgram_softmax_batch = jax.vmap(skipgram_softmax, in_axes=(0, None, 0))
 cbow_ns_batch = jax.vmap(cbow_ns, in_axes=(0, 0, 0, 0, 0, None, None))
-cbow_hs_batch = jax.vmap(cbow_hs, in_axes=(0, 0, 0, 0, 0, None, None))
 cbow_softmax_batch = jax.vmap(cbow_softmax, in_axes=(0, 0, None, 0, None))
 skipgram_nce_batch = jax.vmap(skipgram_nce, in_axes=(0, 0, 0, 0, 0, None))
 cbow_nce_batch = jax.vmap(cbow_nce, in_axes=(0, 0, 0, 0, 0, 0, None, None))

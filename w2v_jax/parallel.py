@@ -45,6 +45,7 @@ from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax.errors import UserError
 
@@ -165,9 +166,10 @@ def place_chunk(chunk: dict, mesh: Mesh) -> dict:
           for k, v in chunk.items()}
 
 
-def count_examples(mesh: Mesh):
-  """A compiled sum of a global [T, B] mask, whole on every process."""
-  return jax.jit(lambda mask: jnp.sum(mask, dtype=jnp.int32), out_shardings=everywhere(mesh))
+def count_examples(mesh: Mesh, model: str):
+  """A compiled count of a global chunk's examples (batches.example_mask), whole on every process."""
+  return jax.jit(lambda chunk: jnp.sum(batches_lib.example_mask(chunk, model), dtype=jnp.int32),
+                 out_shardings=everywhere(mesh))
 
 
 def agree_max(value: int) -> int:

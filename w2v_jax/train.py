@@ -124,7 +124,7 @@ def describe(config: config_lib.Config) -> dict:
   start = time.time()
   examples = num_batches = 0
   for batch in epoch_batches(config, data, epoch=0):
-    examples += int(batch["mask"].sum())
+    examples += int(batches_lib.example_mask(batch, config.model).sum())
     num_batches += 1
   seconds = time.time() - start
   summary.update(prepare_seconds=round(prepared, 3), epoch_examples=examples,
@@ -166,7 +166,7 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: 
   pending = []
   def emit():
     chunk = batches_lib.stack(pending, config.steps_per_call)
-    examples = int(chunk["mask"].sum())
+    examples = int(batches_lib.example_mask(chunk, config.model).sum())
     chunk["kept_done"] = int(chunk["kept_done"][-1])
     done = chunk["words_done"] if shard == n else chunk["words_done"] * (n / shard)
     chunk["words_done"] = (epoch * n + done).astype(np.float32)
@@ -635,7 +635,7 @@ def train(config: config_lib.Config) -> dict:
   # is a collective): at epoch ends, or after every call with
   # --checkpoint_every_secs=0, never by each one's clock or Ctrl-C.
   several = jax.process_count() > 1
-  count_examples = parallel.count_examples(mesh)
+  count_examples = parallel.count_examples(mesh, config.model)
   due = lambda last_save: (config.checkpoint_every_secs == 0 if several else
                            time.time() - last_save >= config.checkpoint_every_secs)
   try:
@@ -655,7 +655,7 @@ def train(config: config_lib.Config) -> dict:
             state, out = train_chunk(state, chunk, train_key)
             compiled = compiled or time.time()
             if several:  # every process's examples, counted on the devices
-              examples = count_examples(chunk["mask"])
+              examples = count_examples(chunk)
             if waiting is not None:
               read(waiting)
             waiting = (step, epoch, out, examples, words_done, kept_done)
