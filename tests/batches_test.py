@@ -13,12 +13,12 @@ SENTENCE = np.repeat(np.arange(40), LENGTHS)
 
 
 def _epoch(model="skipgram", keep=1.0, window=3, shrink=True, batch_size=16, seed=0,
-           epoch=0, chunk_tokens=50, shuffle=False):
+           epoch=0, chunk_tokens=50, shuffle=False, layout="pairs"):
   keep_V = np.full(N, keep)
   return list(batches_lib.iterate_epoch(
       IDS, OFFSETS, keep_V, model=model, window=window, shrink_window=shrink,
       batch_size=batch_size, seed=seed, epoch=epoch, chunk_tokens=chunk_tokens,
-      shuffle=shuffle))
+      shuffle=shuffle, layout=layout))
 
 
 def _pairs(batches):
@@ -135,3 +135,22 @@ def test_shuffle_reorders_examples_but_keeps_them_and_the_schedule(model):
   done = [b["words_done"] for b in shuffled]
   assert done == sorted(done) and done[-1] == N
   assert [b["words_done"] for b in plain] == done  # the schedule is unchanged
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.6])
+def test_skipgram_by_centre_holds_the_same_pairs_in_the_same_order(keep):
+  # Without shuffling both layouts read one random stream alike: the same
+  # half-widths and subsampling, so the same pairs, centre by centre.
+  pairs = _epoch(keep=keep, chunk_tokens=30)
+  centres = _epoch(keep=keep, chunk_tokens=30, layout="centres", batch_size=5)
+  assert all(b["context"].shape == (5, 6) and b["context_mask"].shape == (5, 6)
+             for b in centres)
+  expanded = np.array([(c, x) for b in centres for c, ctx, m, real in
+                       zip(b["centre"], b["context"], b["context_mask"], b["mask"]) if real
+                       for x in ctx[m]])
+  np.testing.assert_array_equal(expanded, _pairs(pairs))
+  counted = sum(int(batches_lib.example_mask(b, "skipgram").sum()) for b in centres)
+  assert counted == len(expanded)  # examples are counted in pairs
+  assert centres[-1]["words_done"] == pairs[-1]["words_done"] == N
+  # CBOW rows look the same, but each counts once.
+  assert sum(int(batches_lib.example_mask(b, "cbow").sum()) for b in centres) < counted

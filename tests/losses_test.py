@@ -648,3 +648,50 @@ def test_blocked_softmax_equals_the_plain_batch_form(v, block_rows):
   weighted = lambda f: jax.jit(jax.grad(lambda h, e: jnp.dot(g_B, f(h, e)), argnums=(0, 1)))
   for got, want in zip(weighted(blocked)(h_BxD, emb_VxD), weighted(plain)(h_BxD, emb_VxD)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def _hs_plain(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL, skip_beyond):
+  """hs_batch written plainly, for autodiff: what its hand-written VJP must equal."""
+  sign_BxL = 1.0 - 2.0 * codes_BxL.astype(h_BxWxD.dtype)
+  logits_BxWxL = jnp.einsum("bwd,bld->bwl", h_BxWxD, node_rows_BxLxD)
+  terms = losses._log_sigmoid(sign_BxL[:, None, :] * logits_BxWxL, skip_beyond)
+  mask = h_mask_BxW[:, :, None] & path_mask_BxL[:, None, :]
+  return -jnp.sum(jnp.where(mask, terms, 0.0), axis=(1, 2))
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("skip_beyond", [0.0, 1.5])
+def test_hs_batch_vjp_equals_autodiff_of_the_plain_form(skip_beyond):
+  rng = np.random.default_rng(11)
+  b, w = 5, 4
+  args = (2.0 * rng.normal(size=(b, w, D)), rng.random((b, w)) < 0.7,
+          rng.normal(size=(b, L, D)), rng.integers(0, 2, size=(b, L)).astype(np.int8),
+          np.arange(L)[None, :] < rng.integers(1, L + 1, size=(b, 1)))
+  weights_B = rng.normal(size=b)  # a cotangent that is not all ones
+  def total(fn):
+    return lambda h, n: jnp.dot(weights_B, fn(h, args[1], n, args[3], args[4], skip_beyond))
+  np.testing.assert_allclose(losses.hs_batch(*args, skip_beyond),
+                             _hs_plain(*args, skip_beyond), rtol=1e-12)
+  got = jax.grad(total(losses.hs_batch), argnums=(0, 1))(args[0], args[2])
+  want = jax.grad(total(_hs_plain), argnums=(0, 1))(args[0], args[2])
+  for g, e in zip(got, want):
+    assert np.abs(e).max() > 1e-3
+    np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+  assert not np.asarray(got[0])[~args[1]].any()  # masked slots get nothing
+  if skip_beyond:  # some terms are frozen, so the check above covers freezing
+    logits = np.einsum("bwd,bld->bwl", args[0], args[2])
+    assert (np.abs(logits) >= skip_beyond).any() and (np.abs(logits) < skip_beyond).any()
+
+
+def test_skipgram_hs_centres_equal_the_sum_over_their_pairs():
+  rng = np.random.default_rng(12)
+  b, w = 6, 4
+  ctx, mask = rng.normal(size=(b, w, D)).astype(np.float32), rng.random((b, w)) < 0.6
+  nodes = rng.normal(size=(b, L, D)).astype(np.float32)
+  codes = rng.integers(0, 2, size=(b, L)).astype(np.int8)
+  path_mask = np.arange(L)[None, :] < rng.integers(1, L + 1, size=(b, 1))
+  by_centre = losses.skipgram_hs_centres_batch(ctx, mask, nodes, codes, path_mask, 6.0)
+  rep = lambda a: np.repeat(a, w, axis=0)
+  per_pair = losses.skipgram_hs_batch(ctx.reshape(b * w, D), rep(nodes), rep(codes),
+                                      rep(path_mask), 6.0).reshape(b, w)
+  np.testing.assert_allclose(by_centre, np.where(mask, per_pair, 0.0).sum(axis=1), rtol=1e-5)

@@ -49,6 +49,7 @@ def test_data_mode_reports_and_writes_summary(tmp_path):
     (["--num_devices=3"], "batch size (512) must be a multiple of the 3 devices"),
     (["--num_devices=64"], "--num_devices=64, but JAX sees"),
     (["--table_sharding=columns"], "table_sharding"),
+    (["--skipgram_layout=centres"], "--skipgram_layout=centres is built for --loss=hs only"),
     (["--num_processes=2"], "needs --coordinator_address"),
     (["--sweep=sample=0,1e-5"], "--sweep cannot vary sample"),
     (["--sweep=negative=2,x"], "negative takes int values"),

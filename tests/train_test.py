@@ -263,3 +263,30 @@ def test_init_tables_made_in_blocks_are_uniform_and_deterministic():
   np.testing.assert_array_equal(big[:64], jax.random.uniform(
       jax.random.fold_in(key, 0), (64, 4), jnp.float32, -0.125, 0.125))
   assert abs(big.mean()) < 0.01 and abs(big.std() - 0.25 / np.sqrt(12)) < 0.005
+
+
+def test_skipgram_centres_step_equals_the_step_on_its_pairs(tmp_path):
+  config = _config(tmp_path, "skipgram", "hs", alpha=0.5, skipgram_layout="centres",
+                   batch_size=8, shuffle=False)
+  data, tables, tx, _, state = _setup(config)
+  chunk = _first_chunk(config, data)
+  centres = {k: v[0] for k, v in chunk.items()}
+  real = centres["context_mask"] & centres["mask"][:, None]
+  assert real.sum() > centres["mask"].sum()  # centres with several contexts
+  pairs = {"centre": np.repeat(centres["centre"], real.sum(axis=1)),
+           "context": centres["context"][real], "mask": np.ones(int(real.sum()), bool),
+           "words_done": centres["words_done"]}
+  kwargs = dict(model="skipgram", loss="hs", negative=0, cbow_mean=True, cbow_update="word2vec",
+                tx=tx, total_words=10_000, alpha=0.5, min_ratio=1e-4, skip_beyond=6.0)
+  after = {}
+  for name, batch in (("centres", centres), ("pairs", pairs)):
+    batch = {k: jnp.asarray(v) for k, v in batch.items()}
+    new_state, (loss, _) = model_lib.train_step(state, batch, jax.random.PRNGKey(0), tables,
+                                                **kwargs)
+    after[name] = (jax.device_get(new_state["params"]), float(loss))
+  np.testing.assert_allclose(after["centres"][1], after["pairs"][1], rtol=1e-5)
+  for table in ("emb_in", "nodes"):
+    changed = np.abs(after["pairs"][0][table] - jax.device_get(state["params"][table])).max()
+    assert changed > 1e-3
+    np.testing.assert_allclose(after["centres"][0][table], after["pairs"][0][table],
+                               rtol=1e-5, atol=1e-6)
