@@ -87,19 +87,22 @@ flags.DEFINE_enum("skip_saturated", _D.skip_saturated, list(config_lib.SKIP_SATU
 flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size,
-                     "Examples per step; 0 = 32 for --loss=hs, 512 for ns and nce, 256 for softmax.")
+                     "Examples per step; 0 = 512 for ns and nce, 256 for softmax, 32 for hs "
+                     "(16 centres for skip-gram hs by centre).")
 flags.DEFINE_bool("shuffle", _D.shuffle,
                   "Put each ~1M-token chunk's examples in random order before batching "
                   "(--noshuffle: word2vec.c's order).")
 flags.DEFINE_enum("skipgram_layout", _D.skipgram_layout, list(config_lib.SKIPGRAM_LAYOUTS),
                   "Skip-gram batch rows: one (context, centre) pair each, or one centre with "
-                  "its context slots (--batch_size then counts centres; --loss=hs only).")
+                  "its context slots (--batch_size then counts centres; --loss=hs only); "
+                  "auto = centres for hs, pairs otherwise.")
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),
                   "JAX backend: cpu, gpu or tpu; empty = what JAX finds.")
 flags.DEFINE_integer("cpu_threads", _D.cpu_threads,
-                     "Threads in XLA's CPU thread pools; 0 = one per usable core.")
+                     "Threads in XLA's CPU thread pools; 0 = 1 for ns, nce and hs, one per "
+                     "usable core for softmax.")
 flags.DEFINE_integer("num_devices", _D.num_devices,
                      "Devices to train on, each taking an equal slice of every batch; -1 = all "
                      "(of every process). On a CPU, XLA_FLAGS="
@@ -226,7 +229,7 @@ def main(argv):
     print(datasets.prepare(config))  # the corpus file's path, as the last line
     return
   parallel.initialize(config)  # before anything touches a device
-  _limit_cpu_threads(config.cpu_threads)
+  _limit_cpu_threads(config_lib.cpu_threads(config))
   _select_platform(config.platform)
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":

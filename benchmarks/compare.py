@@ -79,7 +79,7 @@ flags.DEFINE_integer("seeds", 2, "Seeds per (model, tool): 1, 2, ...")
 flags.DEFINE_integer("cores", 2, "CPU cores every tool is pinned to (and its thread count).")
 flags.DEFINE_string("corpus", "offline-prose", "Corpus: offline-prose, default, or a path.")
 flags.DEFINE_integer("batch_size", config_lib.Config.batch_size,
-                     "Our --batch_size (0 = our default: 32 for hs, 512 for ns, 256 for softmax).")
+                     "Our --batch_size (0 = our default, which depends on the model and loss).")
 flags.DEFINE_string("ours_flags", "", "Extra flags for our run.py, e.g. '--cbow_update=exact'.")
 flags.DEFINE_string("out_dir", os.path.join(ROOT, "benchmarks", "results"), "Where results go.")
 flags.DEFINE_string("tag", "", "Suffix for the result files (default: the preset name only).")
@@ -348,7 +348,7 @@ def main(argv):
             f"Command: `{' '.join(['python benchmarks/compare.py', *sys.argv[1:]])}`", "",
             f"Machine: {machine()}", "",
             f"Corpus: {corpus} ({tokens:,} tokens); our batch size "
-            f"{FLAGS.batch_size or 'the default (32 for hs, 512 for ns, 256 for softmax)'}"
+            f"{FLAGS.batch_size or 'the default (run.py --help)'}"
             + (f"; our extra flags `{FLAGS.ours_flags}`" if FLAGS.ours_flags else ""), "",
             "Cells: mean ± half the range over seeds (analogy in %, restricted to the 30,000 "
             "most frequent words; WS353 / SimLex-999 Spearman).", "",

@@ -127,7 +127,7 @@ def main(argv):
             "", f"Command: `{' '.join(['python benchmarks/throughput.py', *sys.argv[1:]])}`", "",
             f"Machine: {compare.machine()}", "",
             f"Corpus: {corpus} ({tokens:,} tokens), 3 epochs, the settings of compare.py; our "
-            f"batch size {FLAGS.batch_size or 'the default (32 for hs, 512 for ns, 256 for softmax)'}"
+            f"batch size {FLAGS.batch_size or 'the default (run.py --help)'}"
             + (f"; our extra flags `{FLAGS.ours_flags}`" if FLAGS.ours_flags else ""), "",
             "words/s = corpus tokens x epochs / wall seconds of the whole process (for us the "
             "corpus encoding and JIT compilation included); steady = from the end of our first "

@@ -22,7 +22,7 @@ ANALOGY_METHODS = ("3cosadd", "3cosmul")
 SKIP_SATURATED = ("none", "hs", "all")
 SATURATION = 6.0  # word2vec.c's MAX_EXP
 TABLE_SHARDINGS = ("replicated", "rows")
-SKIPGRAM_LAYOUTS = ("pairs", "centres")
+SKIPGRAM_LAYOUTS = ("auto", "pairs", "centres")
 # --sweep's fields and their types: those that leave the data stream alone (sweep.py).
 SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
 
@@ -67,12 +67,13 @@ class Config:
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
   min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
-  # Examples per step; 0 = batch_size(config): 32 for hs, 512 for ns and nce,
-  # 256 for softmax. Rows shared by many examples of a batch get the sum of their
-  # updates, computed from the same old value; with hs every example shares the
-  # top tree nodes, and on offline-prose hs lost 5 (skip-gram) and 3.7 (CBOW)
-  # analogy points at 256 against 32, while ns held its quality up to 1024
-  # (docs/RESULTS.md).
+  # Examples per step; 0 = batch_size(config): 32 for hs (16 centres, ~100
+  # pairs, for skip-gram hs by centre), 512 for ns and nce, 256 for softmax.
+  # Rows shared by many examples of a batch get the sum of their updates,
+  # computed from the same old value; with hs every example shares the top tree
+  # nodes, and on offline-prose in corpus order hs lost 5 (skip-gram) and 3.7
+  # (CBOW) analogy points at 256 against 32, while ns held its quality up to
+  # 1024 (docs/RESULTS.md; with shuffling, hs held it at 256).
   batch_size: int = 0
   # Examples in random order within ~1M-token chunks (batches.py); False =
   # word2vec.c's reading order. A deviation by default: with shared negatives
@@ -85,8 +86,10 @@ class Config:
   # scatters each path once per centre instead of once per pair, and scores
   # the centre's contexts against it with one matrix product. The loss is the
   # same sum over the same pairs; what changes is which pairs share a batch
-  # (all of a centre's, as in word2vec.c's order). hs only, for now.
-  skipgram_layout: str = "pairs"
+  # (all of a centre's, as in word2vec.c's order). hs only, for now; "auto" =
+  # centres for hs (1.4x the words/s at the same quality, docs/SPEED.md),
+  # pairs otherwise.
+  skipgram_layout: str = "auto"
   # loss=ns or nce: runs of this many consecutive examples share their negatives
   # (Ji et al. 2016); 1 = word2vec.c, every example draws its own; 0 =
   # share_negatives(config): 32 (or the largest power of two dividing the
@@ -102,8 +105,13 @@ class Config:
   sweep: str = ""
   # Running.
   platform: str = ""  # "" = what JAX finds; cpu, gpu or tpu
-  # Threads in XLA's CPU thread pools; 0 = XLA's own choice (one per core the
-  # process may use). Set before JAX starts its CPU client (run.py).
+  # Threads in XLA's CPU thread pools, set before JAX starts its CPU client
+  # (run.py); 0 = cpu_threads(config): 1 for ns, nce and hs, whose steps are
+  # many small operations that XLA's threads split at a loss (on 2 cores one
+  # thread, the other core left to the batch maker, gave 1.1x to 1.8x the
+  # words/s; docs/SPEED.md; more cores not measured), and XLA's own choice, one
+  # per core the process may use, for softmax's large products. A number >= the
+  # cores is XLA's own choice.
   cpu_threads: int = 0
   # Several devices (parallel.py): each takes B / num_devices examples of every
   # batch; -1 = every device JAX sees (on every host). The tables are whole on
@@ -165,7 +173,7 @@ class Config:
     if self.skipgram_layout not in SKIPGRAM_LAYOUTS:
       raise UserError(f"--skipgram_layout must be one of {', '.join(SKIPGRAM_LAYOUTS)}, "
                       f"got {self.skipgram_layout!r}")
-    if by_centre(self) and self.model == "skipgram" and self.loss != "hs":
+    if self.skipgram_layout == "centres" and self.model == "skipgram" and self.loss != "hs":
       raise UserError(f"--skipgram_layout=centres is built for --loss=hs only, "
                       f"got --loss={self.loss}")
     if self.table_sharding not in TABLE_SHARDINGS:
@@ -191,7 +199,7 @@ class Config:
       if value < 1:
         raise UserError(f"--{name} must be at least 1, got {value}")
     if self.cpu_threads < 0:
-      raise UserError(f"--cpu_threads must be >= 1 (or 0 for XLA's default), got {self.cpu_threads}")
+      raise UserError(f"--cpu_threads must be >= 1 (or 0 for the default), got {self.cpu_threads}")
     if self.batch_size < 0:
       raise UserError(f"--batch_size must be >= 1 (or 0 for the loss's default), "
                       f"got {self.batch_size}")
@@ -238,12 +246,21 @@ def batch_size(config: Config) -> int:
   """--batch_size, or the default that held the quality bar for the loss (see Config)."""
   if config.batch_size:
     return config.batch_size
+  if config.loss == "hs" and config.model == "skipgram" and by_centre(config):
+    return 16  # centres, ~100 pairs
   return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
+
+
+def skipgram_layout(config: Config) -> str:
+  """--skipgram_layout, with "auto" resolved: centres for hs, pairs otherwise."""
+  if config.skipgram_layout == "auto":
+    return "centres" if config.loss == "hs" else "pairs"
+  return config.skipgram_layout
 
 
 def by_centre(config: Config) -> bool:
   """Whether a batch row is a centre with its context slots (CBOW, skip-gram "centres")."""
-  return config.model == "cbow" or config.skipgram_layout == "centres"
+  return config.model == "cbow" or skipgram_layout(config) == "centres"
 
 
 def check_batch_split(config: Config, num_devices: int) -> None:
@@ -257,6 +274,13 @@ def check_batch_split(config: Config, num_devices: int) -> None:
 def share_negatives(config: Config) -> int:
   """--share_negatives, or by default 32 or the largest power of two dividing the batch."""
   return config.share_negatives or math.gcd(32, batch_size(config))
+
+
+def cpu_threads(config: Config) -> int:
+  """--cpu_threads, or the default (see Config): 1, or 0 = XLA's own choice for softmax."""
+  if config.cpu_threads:
+    return config.cpu_threads
+  return 0 if config.loss == "softmax" else 1
 
 
 def skip_beyond(config: Config) -> float:

@@ -104,7 +104,7 @@ def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: in
       ids_N, offsets, data.keep_V, model=config.model,
       window=config.window, shrink_window=config.shrink_window,
       batch_size=config_lib.batch_size(config) // processes, seed=config.seed, epoch=epoch,
-      shuffle=config.shuffle, stream=stream, layout=config.skipgram_layout)
+      shuffle=config.shuffle, stream=stream, layout=config_lib.skipgram_layout(config))
 
 
 def describe(config: config_lib.Config) -> dict:
