@@ -88,14 +88,14 @@ flags.DEFINE_integer("epochs", _D.epochs, "Passes over the corpus.")
 flags.DEFINE_float("alpha", None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW).")
 flags.DEFINE_integer("batch_size", _D.batch_size,
                      "Examples per step; 0 = 512 for ns and nce, 256 for softmax, 32 for hs "
-                     "(16 centres for skip-gram hs by centre).")
+                     "(24 rows of a centre and its contexts for skip-gram hs by centre).")
 flags.DEFINE_bool("shuffle", _D.shuffle,
                   "Put each ~1M-token chunk's examples in random order before batching "
                   "(--noshuffle: word2vec.c's order).")
 flags.DEFINE_enum("skipgram_layout", _D.skipgram_layout, list(config_lib.SKIPGRAM_LAYOUTS),
-                  "Skip-gram batch rows: one (context, centre) pair each, or one centre with "
-                  "its context slots (--batch_size then counts centres; --loss=hs only); "
-                  "auto = centres for hs, pairs otherwise.")
+                  "Skip-gram batch rows: one (context, centre) pair each, or a centre with "
+                  "up to --window of its context words (--batch_size then counts such rows; "
+                  "--loss=hs only); auto = centres for hs, pairs otherwise.")
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),

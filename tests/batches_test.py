@@ -143,8 +143,12 @@ def test_skipgram_by_centre_holds_the_same_pairs_in_the_same_order(keep):
   # half-widths and subsampling, so the same pairs, centre by centre.
   pairs = _epoch(keep=keep, chunk_tokens=30)
   centres = _epoch(keep=keep, chunk_tokens=30, layout="centres", batch_size=5)
-  assert all(b["context"].shape == (5, 6) and b["context_mask"].shape == (5, 6)
-             for b in centres)
+  assert all(b["context"].shape == (5, 3) and b["context_mask"].shape == (5, 3)
+             for b in centres)  # rows of `window` slots
+  # A centre with more than `window` contexts takes two rows, in a row.
+  rows = [(b["centre"][i], b["context_mask"][i].sum()) for b in centres
+          for i in np.flatnonzero(b["mask"])]
+  assert any(n == 3 for _, n in rows) and all(n >= 1 for _, n in rows)
   expanded = np.array([(c, x) for b in centres for c, ctx, m, real in
                        zip(b["centre"], b["context"], b["context_mask"], b["mask"]) if real
                        for x in ctx[m]])

@@ -9,9 +9,9 @@ positions in the same sentence: windows are taken after subsampling, as in
 word2vec.c, and never cross a sentence boundary.
 
 Skip-gram batches hold (centre, context) pairs in word2vec.c's order (centre by
-centre, offsets ascending), or with layout="centres" one centre per row as CBOW
-does; CBOW batches hold one centre with its context slots [B, 2 * window] and a
-mask. Centres without any context are skipped (word2vec.c
+centre, offsets ascending), or with layout="centres" a centre and up to `window`
+of its context words per row; CBOW batches hold one centre with its context
+slots [B, 2 * window] and a mask. Centres without any context are skipped (word2vec.c
 makes no update for them either). Every batch has exactly `batch_size` rows; the
 last batch of an epoch is padded and its `mask` marks the real rows.
 
@@ -97,25 +97,40 @@ def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
   return around_tok[:, others], valid_NxW
 
 
-def _examples(by_centre: bool, tokens_N, sentence_N, window, shrink_window, rng):
+def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng):
   """Per-chunk training examples, and how many each centre made ([N] counts).
 
-  One example per (centre, context) pair, or with by_centre one per centre
-  that has any context, holding its context slots and their mask.
+  kind "pairs": one example per (centre, context) pair. "cbow": one per
+  centre that has any context, holding its 2W context slots and their mask.
+  "centres" (skip-gram by centre): a centre's context words, packed to the
+  left in offset order, in rows of `window` slots; a centre with more takes
+  several rows (at most 2). Of the 2W slots about half hold a word (the
+  dynamic window, sentence ends), so rows of W waste less of the step.
 
   Examples come centre by centre, so example e belongs to the centre
   searchsorted(cumsum(count_N), e, side="right"); only the schedule at batch
   ends needs that (iterate_epoch), so nothing per centre is copied per example.
   """
   context_NxW, valid_NxW = context_windows(tokens_N, sentence_N, window, shrink_window, rng)
-  if not by_centre:
+  if kind == "pairs":
     count_N = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre by
     return {"centre": np.repeat(tokens_N, count_N),  # centre, offsets ascending
             "context": context_NxW[valid_NxW]}, count_N
-  has_context = valid_NxW.any(axis=1)
-  return {"centre": tokens_N[has_context],
-          "context": np.where(valid_NxW, context_NxW, 0)[has_context],
-          "context_mask": valid_NxW[has_context]}, has_context.astype(np.int64)
+  if kind == "cbow":
+    has_context = valid_NxW.any(axis=1)
+    return {"centre": tokens_N[has_context],
+            "context": np.where(valid_NxW, context_NxW, 0)[has_context],
+            "context_mask": valid_NxW[has_context]}, has_context.astype(np.int64)
+  n_N = valid_NxW.sum(axis=1)
+  packed_NxW = np.take_along_axis(context_NxW, np.argsort(~valid_NxW, axis=1, kind="stable"), 1)
+  rows_N = -(-n_N // window)
+  centre_R = np.repeat(np.arange(len(n_N)), rows_N)
+  first_R = np.repeat(np.cumsum(rows_N) - rows_N, rows_N)  # each centre's first row
+  slot_RxS = (np.arange(len(centre_R)) - first_R)[:, None] * window + np.arange(window)
+  mask_RxS = slot_RxS < n_N[centre_R][:, None]
+  context_RxS = np.where(mask_RxS, packed_NxW[centre_R[:, None], slot_RxS], 0)  # slots < 2W
+  return {"centre": tokens_N[centre_R], "context": context_RxS,
+          "context_mask": mask_RxS}, rows_N
 
 
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
@@ -126,8 +141,9 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch (layout "pairs"): centre [B] int32, context [B] int32, mask
-  [B] bool. CBOW batch, and skip-gram's with layout "centres": centre [B]
-  int32, context [B, 2W] int32, context_mask [B, 2W] bool, mask [B] bool.
+  [B] bool. CBOW batch: centre [B] int32, context [B, 2W] int32, context_mask
+  [B, 2W] bool, mask [B] bool; skip-gram's with layout "centres" the same with
+  W slots instead of 2W (_examples).
 
   A chunk's examples are cut into batches in place; fewer than B examples
   left at its end wait for the next chunk (a batch's last row, which sets its
@@ -139,7 +155,7 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   kept = 0                   # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
-    ex, count_N = _examples(model == "cbow" or layout == "centres", tokens_N, sentence_N, window, shrink_window, rng)
+    ex, count_N = _examples("cbow" if model == "cbow" else layout, tokens_N, sentence_N, window, shrink_window, rng)
     if shuffle:  # the schedule (by sorted example index) still advances evenly
       order = rng.permutation(len(ex["centre"]))
       ex = {k: v[order] for k, v in ex.items()}

@@ -67,8 +67,8 @@ class Config:
   epochs: int = 5
   alpha: Optional[float] = None  # None -> default_alpha(model)
   min_alpha_ratio: float = 1e-4  # word2vec.c's floor: alpha * 1e-4
-  # Examples per step; 0 = batch_size(config): 32 for hs (16 centres, ~100
-  # pairs, for skip-gram hs by centre), 512 for ns and nce, 256 for softmax.
+  # Examples per step; 0 = batch_size(config): 32 for hs (24 rows, ~80 pairs,
+  # for skip-gram hs by centre), 512 for ns and nce, 256 for softmax.
   # Rows shared by many examples of a batch get the sum of their updates,
   # computed from the same old value; with hs every example shares the top tree
   # nodes, and on offline-prose in corpus order hs lost 5 (skip-gram) and 3.7
@@ -80,14 +80,14 @@ class Config:
   # it keeps a group's examples unrelated (docs/RESULTS.md).
   shuffle: bool = True
   # Skip-gram's batch rows: "pairs" = one (context, centre) pair per row, as
-  # word2vec.c's inner loop; "centres" = one centre per row with its 2 * window
-  # context slots (as CBOW's), so batch_size counts centres. With hs, every
-  # pair of a centre walks the centre's tree path: "centres" gathers and
-  # scatters each path once per centre instead of once per pair, and scores
-  # the centre's contexts against it with one matrix product. The loss is the
-  # same sum over the same pairs; what changes is which pairs share a batch
-  # (all of a centre's, as in word2vec.c's order). hs only, for now; "auto" =
-  # centres for hs (1.4x the words/s at the same quality, docs/SPEED.md),
+  # word2vec.c's inner loop; "centres" = a centre and up to `window` of its
+  # context words per row (one with more takes two rows), so batch_size counts
+  # such rows. With hs every pair of a centre walks the centre's tree path:
+  # "centres" gathers and scatters the path once per row instead of once per
+  # pair, and scores the row's contexts against it with one matrix product.
+  # The loss is the same sum over the same pairs; what changes is which pairs
+  # share a batch (a centre's together, as in word2vec.c's order). hs only, for
+  # now; "auto" = centres for hs (faster at the same quality, docs/SPEED.md),
   # pairs otherwise.
   skipgram_layout: str = "auto"
   # loss=ns or nce: runs of this many consecutive examples share their negatives
@@ -247,7 +247,7 @@ def batch_size(config: Config) -> int:
   if config.batch_size:
     return config.batch_size
   if config.loss == "hs" and config.model == "skipgram" and by_centre(config):
-    return 16  # centres, ~100 pairs
+    return 24  # rows of a centre and up to `window` contexts: ~80 pairs
   return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
 
 
