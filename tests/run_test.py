@@ -259,3 +259,16 @@ def test_cpu_threads_shrinks_the_pools_and_gives_every_core_back():
     assert all_cores == "True"  # no thread stays pinned to the core it started on
     counts.append(int(threads))
   assert counts[1] < counts[0]  # XLA made smaller pools
+
+
+def test_data_mode_counts_pairs_rows_and_filled_slots_of_skipgram_hs_by_centre(tmp_path):
+  import json  # pylint: disable=import-outside-toplevel
+  proc = _run(tmp_path, "--mode=data", "--min_count=1", "--loss=hs", "--window=2",
+              "--sample=0", "--noshrink_window")
+  assert proc.returncode == 0, proc.stderr
+  summary = json.loads((tmp_path / "work" / "data.json").read_text())
+  # 10 sentences of 6 words, fixed window 2: per sentence 2+3+4+4+3+2 = 18 pairs, and
+  # 1+2+2+2+2+1 = 10 rows of 2 slots (a centre with 4 contexts takes two).
+  assert summary["epoch_examples"] == 180 and summary["epoch_rows"] == 100
+  assert summary["context_slots_filled"] == 0.9
+  assert "by centre: 100 rows, 90.0% of their context slots hold a word" in proc.stderr

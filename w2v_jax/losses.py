@@ -138,9 +138,9 @@ def hs_batch(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL, ski
   * the transposed [B, W, L] copy of the logit gradients is made explicitly
     and kept (optimization_barrier): fed the [B, L, W] array with a
     contraction over L instead, XLA:CPU used its slow generic batched
-    product, which took half the step.
-  Together ~2x faster per step for skip-gram "centres" batches
-  (benchmarks/profile_step.py).
+    product, a fifth to a third of the step.
+  Together ~1.5x the words/s of the step for skip-gram "centres" batches
+  (docs/SPEED.md, benchmarks/profile_step.py).
   """
   return _hs_batch_fwd(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL,
                        skip_beyond)[0]
@@ -334,7 +334,7 @@ def skipgram_hs_batch(input_rows_BxD, node_rows_BxLxD, codes_BxL, path_mask_BxL,
 
 def skipgram_hs_centres_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
                               path_mask_BxL, skip_beyond=0.0):
-  """Skip-gram's "centres" layout: example b is a centre and its W context slots."""
+  """Skip-gram's "centres" layout: row b is a centre and up to W of its context words."""
   return hs_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
                   path_mask_BxL, skip_beyond)
 
@@ -344,7 +344,6 @@ def cbow_hs_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_B
   h_BxD = jax.vmap(cbow_hidden, in_axes=(0, 0, None))(context_rows_BxWxD, context_mask_BxW, mean)
   return hs_batch(h_BxD[:, None], jnp.ones((h_BxD.shape[0], 1), bool), node_rows_BxLxD,
                   codes_BxL, path_mask_BxL, skip_beyond)
-
 
 
 skipgram_ns_batch = jax.vmap(skipgram_ns, in_axes=(0, 0, 0, 0, None))

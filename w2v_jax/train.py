@@ -121,14 +121,21 @@ def describe(config: config_lib.Config) -> dict:
   if data.tree is not None:
     summary["max_code_length"] = int(data.tree.lengths_V.max())
     summary["mean_code_length"] = float((data.tree.lengths_V * counts_V).sum() / counts_V.sum())
+    kept_V = data.keep_V * counts_V  # the code length of a centre that survives subsampling
+    summary["kept_mean_code_length"] = float((data.tree.lengths_V * kept_V).sum() / kept_V.sum())
   start = time.time()
-  examples = num_batches = 0
+  examples = num_batches = rows = slots = 0
   for batch in epoch_batches(config, data, epoch=0):
     examples += int(batches_lib.example_mask(batch, config.model).sum())
     num_batches += 1
+    rows_here = int(batch["mask"].sum())
+    rows += rows_here
+    slots += rows_here * (batch["context"].shape[1] if batch["context"].ndim == 2 else 1)
   seconds = time.time() - start
+  filled = round(examples / max(slots, 1), 4) if config.model == "skipgram" else None
   summary.update(prepare_seconds=round(prepared, 3), epoch_examples=examples,
-                 epoch_batches=num_batches, batch_seconds=round(seconds, 3),
+                 epoch_batches=num_batches, epoch_rows=rows, context_slots_filled=filled,
+                 batch_seconds=round(seconds, 3),
                  batch_tokens_per_second=round(corpus.stats["vocab_tokens"] / max(seconds, 1e-9)))
   if examples == 0:
     raise UserError(NO_EXAMPLES)
@@ -140,6 +147,9 @@ def describe(config: config_lib.Config) -> dict:
   logging.info("one epoch: %d %s examples in %d batches of %d, generated in %.2f s "
                "(%.2fM corpus tokens/s)", examples, config.model, num_batches,
                config_lib.batch_size(config), seconds, summary["batch_tokens_per_second"] / 1e6)
+  if config.model == "skipgram" and config_lib.by_centre(config):
+    logging.info("by centre: %d rows, %.1f%% of their context slots hold a word",
+                 rows, 100 * summary["context_slots_filled"])
   return summary
 
 
