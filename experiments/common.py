@@ -105,10 +105,20 @@ def _identity(config: config_lib.Config) -> str:
   """The configuration as a string, without the fields that do not change the result."""
   fields = dataclasses.asdict(config)
   for name in ("workdir", "cache_dir", "data_dir", "log_every_secs", "checkpoint_every_secs",
-               "tensorboard", "save_text"):
+               "tensorboard", "save_text", "cpu_threads"):
     fields.pop(name)
-  if not fields["sweep"]:  # no sweep: the identity records written before the field existed
-    fields.pop("sweep")
+  # Fields added after records were first written are left out at the value
+  # that trains as before, so those records still match.
+  defaults = config_lib.Config()
+  for name in ("sweep", "num_devices", "table_sharding", "coordinator_address",
+               "num_processes", "process_id"):
+    if fields[name] == getattr(defaults, name):
+      fields.pop(name)
+  # Skip-gram by centre trains other batches than the by-pair records: it is
+  # named (resolved from "auto"), by pair is left out.
+  fields.pop("skipgram_layout")
+  if config.model == "skipgram" and config_lib.skipgram_layout(config) == "centres":
+    fields["skipgram_layout"] = "centres"
   return json.dumps(fields, sort_keys=True)
 
 

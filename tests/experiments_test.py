@@ -1,5 +1,6 @@
 """experiments/common.py: records are reused, tables and plots come from the records."""
 
+import dataclasses
 import json
 import os
 
@@ -90,3 +91,21 @@ def test_run_sweep_trains_once_and_records_each_variant(tmp_path, results_dir):
 def test_identity_without_a_sweep_matches_records_from_before_the_field():
   assert '"sweep"' not in common._identity(config_lib.Config())
   assert '"sweep": "alpha=0.01,0.02"' in common._identity(config_lib.Config(sweep="alpha=0.01,0.02"))
+
+
+def test_identity_matches_records_from_before_the_later_fields():
+  # A record written before --num_devices, --cpu_threads, --skipgram_layout and the
+  # multi-host flags existed (experiments/results/compare_output_layers.jsonl).
+  with open(os.path.join(common.RESULTS_DIR, "compare_output_layers.jsonl"),
+            encoding="utf-8") as f:
+    identities = [json.loads(json.loads(line)["identity"]) for line in f]
+  old = next(i for i in identities if (i["model"], i["loss"]) != ("skipgram", "hs"))
+  config = config_lib.Config(**old)
+  assert common._identity(config) == json.dumps(old, sort_keys=True)
+  assert common._identity(dataclasses.replace(config, cpu_threads=1)) == common._identity(config)
+  assert common._identity(dataclasses.replace(config, num_devices=2)) != common._identity(config)
+  # Skip-gram-HS now trains by centre by default: not the by-pair records.
+  hs = dataclasses.replace(config, model="skipgram", loss="hs")
+  assert '"skipgram_layout": "centres"' in common._identity(hs)
+  assert '"skipgram_layout"' not in common._identity(
+      dataclasses.replace(hs, skipgram_layout="pairs"))
