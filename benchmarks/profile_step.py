@@ -105,7 +105,7 @@ def main(argv):
     state = one_pass(state)
     best = min(best, time.perf_counter() - start)
   print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config_lib.batch_size(config)}"
-        + (" centres" if config_lib.by_centre(config) else " pairs")
+        + f" ({config_lib.batch_rows(config)})"
         + (f", negatives shared by {config_lib.share_negatives(config)}"
            if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "

@@ -117,7 +117,7 @@ def _identity(config: config_lib.Config) -> str:
   # Skip-gram by centre trains other batches than the by-pair records: it is
   # named (resolved from "auto"), by pair is left out.
   fields.pop("skipgram_layout")
-  if config.model == "skipgram" and config_lib.skipgram_layout(config) == "centres":
+  if config_lib.batch_rows(config) == "centres":
     fields["skipgram_layout"] = "centres"
   return json.dumps(fields, sort_keys=True)
 

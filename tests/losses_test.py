@@ -690,7 +690,7 @@ def test_skipgram_hs_centres_equal_the_sum_over_their_pairs():
   nodes = rng.normal(size=(b, L, D)).astype(np.float32)
   codes = rng.integers(0, 2, size=(b, L)).astype(np.int8)
   path_mask = np.arange(L)[None, :] < rng.integers(1, L + 1, size=(b, 1))
-  by_centre = losses.skipgram_hs_centres_batch(ctx, mask, nodes, codes, path_mask, 6.0)
+  by_centre = losses.hs_batch(ctx, mask, nodes, codes, path_mask, 6.0)
   rep = lambda a: np.repeat(a, w, axis=0)
   per_pair = losses.skipgram_hs_batch(ctx.reshape(b * w, D), rep(nodes), rep(codes),
                                       rep(path_mask), 6.0).reshape(b, w)

@@ -155,7 +155,8 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   kept = 0                   # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
-    ex, count_N = _examples("cbow" if model == "cbow" else layout, tokens_N, sentence_N, window, shrink_window, rng)
+    kind = "cbow" if model == "cbow" else layout
+    ex, count_N = _examples(kind, tokens_N, sentence_N, window, shrink_window, rng)
     if shuffle:  # the schedule (by sorted example index) still advances evenly
       order = rng.permutation(len(ex["centre"]))
       ex = {k: v[order] for k, v in ex.items()}

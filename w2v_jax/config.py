@@ -246,7 +246,7 @@ def batch_size(config: Config) -> int:
   """--batch_size, or the default that held the quality bar for the loss (see Config)."""
   if config.batch_size:
     return config.batch_size
-  if config.loss == "hs" and config.model == "skipgram" and by_centre(config):
+  if config.loss == "hs" and batch_rows(config) == "centres":
     return 24  # rows of a centre and up to `window` contexts: ~80 pairs
   return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
 
@@ -258,9 +258,10 @@ def skipgram_layout(config: Config) -> str:
   return config.skipgram_layout
 
 
-def by_centre(config: Config) -> bool:
-  """Whether a batch row is a centre with its context slots (CBOW, skip-gram "centres")."""
-  return config.model == "cbow" or skipgram_layout(config) == "centres"
+def batch_rows(config: Config) -> str:
+  """What a batch row holds (batches.py): "pairs" (skip-gram by pair), "cbow" (a
+  centre and its 2W context slots) or "centres" (skip-gram by centre)."""
+  return "cbow" if config.model == "cbow" else skipgram_layout(config)
 
 
 def check_batch_split(config: Config, num_devices: int) -> None:

@@ -138,7 +138,7 @@ def hs_batch(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL, ski
   * the transposed [B, W, L] copy of the logit gradients is made explicitly
     and kept (optimization_barrier): fed the [B, L, W] array with a
     contraction over L instead, XLA:CPU used its slow generic batched
-    product, a fifth to a third of the step.
+    product, about a fifth of the step.
   Together ~1.5x the words/s of the step for skip-gram "centres" batches
   (docs/SPEED.md, benchmarks/profile_step.py).
   """
@@ -324,19 +324,13 @@ def cbow_nce(context_rows_WxD, context_mask_W, target_row_D, negative_rows_KxD, 
 
 
 # Batch forms: per-example losses [B]; the shared softmax table is not mapped.
-# The hs forms call hs_batch, which is written for a batch, instead of mapping hs_loss.
+# The hs forms call hs_batch, which is written for a batch, instead of mapping hs_loss;
+# skip-gram's "centres" rows (a centre and up to W of its context words) call it directly.
 
 def skipgram_hs_batch(input_rows_BxD, node_rows_BxLxD, codes_BxL, path_mask_BxL,
                       skip_beyond=0.0):
   return hs_batch(input_rows_BxD[:, None], jnp.ones((input_rows_BxD.shape[0], 1), bool),
                   node_rows_BxLxD, codes_BxL, path_mask_BxL, skip_beyond)
-
-
-def skipgram_hs_centres_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
-                              path_mask_BxL, skip_beyond=0.0):
-  """Skip-gram's "centres" layout: row b is a centre and up to W of its context words."""
-  return hs_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,
-                  path_mask_BxL, skip_beyond)
 
 
 def cbow_hs_batch(context_rows_BxWxD, context_mask_BxW, node_rows_BxLxD, codes_BxL,

@@ -43,7 +43,8 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   """Bytes per item (module docstring) for this config on a V-word, N-token corpus."""
   v, d, b = vocab_size, config.dim, config_lib.batch_size(config)
   out_rows = v - 1 if config.loss == "hs" else v
-  slots = {"pairs": 1, "cbow": 2 * config.window, "centres": config.window}[layout(config)]
+  slots = {"pairs": 1, "cbow": 2 * config.window,
+           "centres": config.window}[config_lib.batch_rows(config)]
   example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
   gathered = {"ns": 1 + config.negative, "nce": 1 + config.negative, "hs": 40,
               "softmax": 0}[config.loss] + slots
@@ -64,7 +65,7 @@ def _batch_maker(config: config_lib.Config, tokens: int) -> int:
   chunk, w = min(batches_lib.CHUNK_TOKENS, tokens), config.window
   windows = chunk * 2 * w * 6  # int32 ids, bool mask and one bool temporary per slot
   copies = 2 if config.shuffle else 1
-  kind = layout(config)
+  kind = config_lib.batch_rows(config)
   if kind == "pairs":
     pairs = chunk * (w + 1 if config.shrink_window else 2 * w)  # 2 E[half-width] per centre
     return windows + pairs * (8 * copies + 8 * (copies - 1))  # ids (x2), int64 permutation
@@ -72,11 +73,6 @@ def _batch_maker(config: config_lib.Config, tokens: int) -> int:
     return windows + chunk * ((4 + 5 * 2 * w) * copies + 8 * (copies - 1))
   # The int64 argsort and the packed copy of every slot, then up to 2 rows of W per centre.
   return windows + chunk * 2 * w * 12 + 2 * chunk * ((4 + 5 * w) * copies + 8 * (copies - 1))
-
-
-def layout(config: config_lib.Config) -> str:
-  """How batches.iterate_epoch makes the config's rows: pairs, cbow or centres."""
-  return "cbow" if config.model == "cbow" else config_lib.skipgram_layout(config)
 
 
 def needs(est: dict, device_is_host: bool, devices: int = 1,

@@ -177,9 +177,8 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
                          skip_beyond=skip_beyond)
   if model == "skipgram":
     if loss == "hs" and "context_mask" in extra:
-      return losses.skipgram_hs_centres_batch(rows["emb_in"], extra["context_mask"],
-                                              rows["nodes"], extra["codes"],
-                                              extra["path_mask"], skip_beyond)
+      return losses.hs_batch(rows["emb_in"], extra["context_mask"], rows["nodes"],
+                             extra["codes"], extra["path_mask"], skip_beyond)
     if loss == "hs":
       return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
                                       extra["path_mask"], skip_beyond)

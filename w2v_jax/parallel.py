@@ -171,7 +171,7 @@ def place_chunk(chunk: dict, mesh: Mesh) -> dict:
 
 
 def count_examples(mesh: Mesh, model: str):
-  """A compiled count of a global chunk's examples (batches.example_mask), whole on every process."""
+  """A compiled count of a global chunk's examples (batches.example_mask), on every process."""
   return jax.jit(lambda chunk: jnp.sum(batches_lib.example_mask(chunk, model), dtype=jnp.int32),
                  out_shardings=everywhere(mesh))
 

@@ -147,7 +147,7 @@ def describe(config: config_lib.Config) -> dict:
   logging.info("one epoch: %d %s examples in %d batches of %d, generated in %.2f s "
                "(%.2fM corpus tokens/s)", examples, config.model, num_batches,
                config_lib.batch_size(config), seconds, summary["batch_tokens_per_second"] / 1e6)
-  if config.model == "skipgram" and config_lib.by_centre(config):
+  if config_lib.batch_rows(config) == "centres":
     logging.info("by centre: %d rows, %.1f%% of their context slots hold a word",
                  rows, 100 * summary["context_slots_filled"])
   return summary
