@@ -96,6 +96,11 @@ flags.DEFINE_enum("skipgram_layout", _D.skipgram_layout, list(config_lib.SKIPGRA
                   "Skip-gram batch rows: one (context, centre) pair each, or a centre with "
                   "up to --window of its context words (--batch_size then counts such rows; "
                   "--loss=hs only); auto = centres for hs, pairs otherwise.")
+flags.DEFINE_integer("path_buckets", _D.path_buckets,
+                     "--loss=hs: batches of centres whose codes share a length bucket, "
+                     "trained with the bucket's path slots instead of the longest code's; "
+                     "1 = one bucket (every batch the longest code's slots); 0 = 2 buckets "
+                     "(1 with several processes).")
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Batches per compiled call (lax.scan); affects speed, not results.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),

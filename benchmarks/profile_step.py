@@ -3,9 +3,11 @@
   python benchmarks/profile_step.py --model=skipgram --loss=ns              # steady examples/s
   python benchmarks/profile_step.py --model=skipgram --loss=hs --trace      # + time per XLA op
   python benchmarks/profile_step.py --loss=ns --batch_size=512 --share_negatives=1
+  python benchmarks/profile_step.py --loss=hs --path_buckets=1 --path_slots=16  # time vs L
 
 Builds a few hundred batches of the corpus (default offline-prose, sample 1e-4: the settings of
-compare.py) on the host first, then times only the compiled calls (train_chunk, one call per
+compare.py) on the host first (and counts the epoch's examples, to turn
+examples/s into corpus words/s), then times only the compiled calls (train_chunk, one call per
 --steps_per_call batches), best of --repeats passes, each call waited for. Prints examples/s and
 the corpus words/s that rate means. --trace records one pass with jax.profiler and prints the
 XLA operations that took the most time (from the Perfetto trace; names are XLA's fusion names,
@@ -42,6 +44,11 @@ flags.DEFINE_integer("dim", 100, "Embedding dimension.")
 flags.DEFINE_integer("batch_size", 0, "Examples per step (0 = the loss's default).")
 flags.DEFINE_integer("share_negatives", 0, "As run.py (0 = the default).")
 flags.DEFINE_enum("skipgram_layout", "auto", list(config_lib.SKIPGRAM_LAYOUTS), "As run.py.")
+flags.DEFINE_integer("path_buckets", 0, "As run.py (0 = the default).")
+flags.DEFINE_integer("path_slots", 0,
+                     "hs, timing only: train every batch with this many path slots (the paths "
+                     "cut to it: the time of that shape, not a correct step); 0 = the batches' "
+                     "own. How docs/SPEED.md measured the step against L.")
 flags.DEFINE_integer("steps_per_call", 32, "Batches per compiled call.")
 flags.DEFINE_float("sample", 1e-4, "Subsampling threshold.")
 flags.DEFINE_integer("calls", 60, "Compiled calls per timed pass.")
@@ -73,6 +80,7 @@ def main(argv):
       corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss, dim=FLAGS.dim,
       batch_size=FLAGS.batch_size,
       share_negatives=FLAGS.share_negatives, skipgram_layout=FLAGS.skipgram_layout,
+      path_buckets=FLAGS.path_buckets,
       steps_per_call=FLAGS.steps_per_call,
       sample=FLAGS.sample, platform="cpu").validate()
   data = train.prepare_data(config)
@@ -80,9 +88,14 @@ def main(argv):
   chunks = []
   for chunk, _ in itertools.islice(train.grouped_batches(config, data, 0), FLAGS.calls + 1):
     chunk.pop("kept_done")
-    chunks.append(chunk)
-  examples = sum(int(batches_lib.example_mask(c, config.model).sum()) for c in chunks[1:])
-  words = float(chunks[-1]["words_done"][-1] - chunks[0]["words_done"][-1])
+    chunks.append((chunk, FLAGS.path_slots or chunk.pop("path_slots", None)))
+    chunk.pop("path_slots", None)
+  examples = sum(int(batches_lib.example_mask(c, config.model).sum()) for c, _ in chunks[1:])
+  # Corpus words per example over the whole epoch: with path buckets the chunks
+  # do not cover one stretch of the corpus (train.grouped_batches).
+  epoch_examples = sum(int(batches_lib.example_mask(b, config.model).sum())
+                       for b in train.epoch_batches(config, data, 0))
+  words = examples * total_words / epoch_examples
   params = model_lib.init_params(jax.random.PRNGKey(0), len(data.corpus.vocab), config.dim,
                                  config.loss)
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
@@ -90,12 +103,13 @@ def main(argv):
                                               config_lib.learning_rate(config))
   state = model_lib.init_state(params, model_lib.make_optimizer(0.025))
   key = jax.random.PRNGKey(0)
-  state, out = train_chunk(state, chunks[0], key)  # compiles
-  jax.block_until_ready(out)
+  for slots in dict.fromkeys(slots for _, slots in chunks):  # compiles each shape
+    state, out = train_chunk(state, next(c for c, s in chunks if s == slots), key, slots)
+    jax.block_until_ready(out)
 
   def one_pass(state):
-    for chunk in chunks[1:]:
-      state, out = train_chunk(state, chunk, key)
+    for chunk, slots in chunks[1:]:
+      state, out = train_chunk(state, chunk, key, slots)
       jax.block_until_ready(out)
     return state
 
@@ -105,7 +119,9 @@ def main(argv):
     state = one_pass(state)
     best = min(best, time.perf_counter() - start)
   print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config_lib.batch_size(config)}"
-        + f" ({config_lib.batch_rows(config)})"
+        + f" ({config_lib.batch_rows(config)}"
+        + (f", path buckets {data.path_bounds}" if data.path_bounds else "")
+        + (f", timed with {FLAGS.path_slots} path slots" if FLAGS.path_slots else "") + ")"
         + (f", negatives shared by {config_lib.share_negatives(config)}"
            if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "

@@ -119,6 +119,10 @@ def _identity(config: config_lib.Config) -> str:
   fields.pop("skipgram_layout")
   if config_lib.batch_rows(config) == "centres":
     fields["skipgram_layout"] = "centres"
+  # Path buckets (hs) group other batches too: named where there are several.
+  fields.pop("path_buckets")
+  if config_lib.path_buckets(config) > 1:
+    fields["path_buckets"] = config_lib.path_buckets(config)
   return json.dumps(fields, sort_keys=True)
 
 

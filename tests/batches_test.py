@@ -13,12 +13,12 @@ SENTENCE = np.repeat(np.arange(40), LENGTHS)
 
 
 def _epoch(model="skipgram", keep=1.0, window=3, shrink=True, batch_size=16, seed=0,
-           epoch=0, chunk_tokens=50, shuffle=False, layout="pairs"):
+           epoch=0, chunk_tokens=50, shuffle=False, layout="pairs", bucket_V=None):
   keep_V = np.full(N, keep)
   return list(batches_lib.iterate_epoch(
       IDS, OFFSETS, keep_V, model=model, window=window, shrink_window=shrink,
       batch_size=batch_size, seed=seed, epoch=epoch, chunk_tokens=chunk_tokens,
-      shuffle=shuffle, layout=layout))
+      shuffle=shuffle, layout=layout, bucket_V=bucket_V))
 
 
 def _pairs(batches):
@@ -158,3 +158,27 @@ def test_skipgram_by_centre_holds_the_same_pairs_in_the_same_order(keep):
   assert centres[-1]["words_done"] == pairs[-1]["words_done"] == N
   # CBOW rows look the same, but each counts once.
   assert sum(int(batches_lib.example_mask(b, "cbow").sum()) for b in centres) < counted
+
+
+@pytest.mark.parametrize("model,layout,shuffle", [("skipgram", "pairs", False),
+                                                  ("skipgram", "centres", False),
+                                                  ("cbow", "pairs", False),
+                                                  ("skipgram", "centres", True)])
+def test_path_buckets_regroup_the_same_examples_by_bucket(model, layout, shuffle):
+  bucket_V = np.random.default_rng(1).integers(0, 3, size=N)
+  kw = dict(model=model, layout=layout, shuffle=shuffle, batch_size=5, keep=0.8)
+  plain, bucketed = _epoch(**kw), _epoch(bucket_V=bucket_V, **kw)
+  rows = lambda batches, k: np.concatenate([b[k][b["mask"]] for b in batches])
+  centre = rows(plain, "centre")
+  for b in range(3):  # each bucket's examples: the same, in the same order
+    mine = [x for x in bucketed if x["bucket"] == b]
+    assert np.all(bucket_V[rows(mine, "centre")] == b)
+    for k in plain[0]:
+      if k not in ("mask", "words_done", "kept_done"):
+        np.testing.assert_array_equal(rows(mine, k), rows(plain, k)[bucket_V[centre] == b])
+  done = [x["words_done"] for x in bucketed]
+  assert done == sorted(done) and done[-1] == N  # batches come in corpus order
+  if not shuffle:  # ids are positions: a batch's position is its last centre's
+    for x in bucketed:
+      assert x["words_done"] in (x["centre"][x["mask"]][-1] + 1, N)
+  assert sum(x["words_done"] == N for x in bucketed) <= 3 + 1  # each bucket's leftover

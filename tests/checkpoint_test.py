@@ -16,6 +16,7 @@ import pytest
 from tests.train_test import _config
 from tests.train_test import _write_corpus
 from w2v_jax import checkpoint
+from w2v_jax import huffman
 from w2v_jax import model as model_lib
 from w2v_jax import train
 from w2v_jax.errors import UserError
@@ -152,8 +153,8 @@ def _poison(monkeypatch, call, what):
   def make(*args, **kwargs):
     tx, chunk_fn = real(*args, **kwargs)
     calls = [0]
-    def poisoned(state, chunk, key):
-      state, (loss_T, lr_T) = chunk_fn(state, chunk, key)
+    def poisoned(state, chunk, key, path_slots=None):
+      state, (loss_T, lr_T) = chunk_fn(state, chunk, key, path_slots)
       calls[0] += 1
       if calls[0] == call and what == "loss":
         loss_T = loss_T.at[2].set(jnp.nan)
@@ -239,3 +240,20 @@ def test_killed_while_writing_outputs_resumes_to_the_outputs(tmp_path, monkeypat
   vectors = [(tmp_path / name / "vectors.bin").read_bytes() for name in ("a", "b")]
   assert vectors[0] == vectors[1]
   assert not os.path.exists(checkpoint.path(config.workdir))
+
+
+def test_path_buckets_resume_to_identical_tables(tmp_path, monkeypatch):
+  monkeypatch.setattr(huffman, "SLOT_MULTIPLE", 1)  # two buckets in a tiny vocabulary
+  reference = _config(tmp_path, loss="hs", evaluate=False, epochs=2, path_buckets=2)
+  assert len(train.prepare_data(reference).path_bounds) == 2
+  train.train(reference)
+  config = dataclasses.replace(reference, workdir=str(tmp_path / "killed"),
+                               checkpoint_every_secs=0)
+  os.makedirs(config.workdir)
+  _kill_after_first_checkpoint(config, monkeypatch)
+  assert checkpoint.read_meta(config.workdir)["calls"] > 0  # stopped mid-epoch
+  train.train(dataclasses.replace(config, resume=True))
+  with (np.load(os.path.join(reference.workdir, "params.npz")) as a,
+        np.load(os.path.join(config.workdir, "params.npz")) as b):
+    for name in ("emb_in", "nodes"):
+      np.testing.assert_array_equal(a[name], b[name])

@@ -109,3 +109,7 @@ def test_identity_matches_records_from_before_the_later_fields():
   assert '"skipgram_layout": "centres"' in common._identity(hs)
   assert '"skipgram_layout"' not in common._identity(
       dataclasses.replace(hs, skipgram_layout="pairs"))
+  # So do hs runs with path buckets (the default); one bucket trains as before.
+  assert '"path_buckets": 2' in common._identity(hs)
+  assert '"path_buckets"' not in common._identity(dataclasses.replace(hs, path_buckets=1))
+  assert '"path_buckets"' not in common._identity(config)

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,26 @@ def test_padding_is_zero_and_rejects_bad_input():
     huffman.build(np.array([3]))
   with pytest.raises(ValueError):
     huffman.build(np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize("multiple", [1, 4, 8])
+def test_bucket_bounds_are_the_cheapest_of_at_most_k_buckets(multiple):
+  rng = np.random.default_rng(multiple)
+  lengths_V = rng.integers(1, 20, size=60)
+  weight_V = rng.random(60)
+  longest = int(lengths_V.max())
+  slots_V = np.minimum(-(-lengths_V // multiple) * multiple, longest)
+  candidates = sorted(set(slots_V.tolist()) | {longest})
+
+  def slots(bounds):  # expected path slots per row with these bounds
+    b = np.asarray(bounds)
+    return float(np.sum(weight_V * b[np.searchsorted(b, lengths_V)]))
+
+  for k in range(1, 5):
+    bounds = huffman.bucket_bounds(lengths_V, weight_V, k, multiple)
+    assert len(bounds) <= k and bounds[-1] == longest and list(bounds) == sorted(set(bounds))
+    assert set(bounds) <= set(candidates)
+    best = min(slots(inner + (longest,)) for j in range(k)
+               for inner in itertools.combinations(candidates[:-1], j))
+    assert slots(bounds) == pytest.approx(best)
+  assert huffman.bucket_bounds(lengths_V, weight_V, 1, multiple) == (longest,)

@@ -1,5 +1,6 @@
 """The training step and loop: sparse updates, learning, compilation, determinism, outputs."""
 
+import dataclasses
 import itertools
 import json
 import os
@@ -9,7 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
+from w2v_jax import huffman
 from w2v_jax import model as model_lib
 from w2v_jax import train
 from w2v_jax.errors import UserError
@@ -290,3 +293,44 @@ def test_skipgram_centres_step_equals_the_step_on_its_pairs(tmp_path):
     assert changed > 1e-3
     np.testing.assert_allclose(after["centres"][0][table], after["pairs"][0][table],
                                rtol=1e-5, atol=1e-6)
+
+
+def _bucketed(tmp_path, monkeypatch, model="skipgram", **kw):
+  """An hs config whose tiny vocabulary makes two path buckets (slot multiple 1)."""
+  monkeypatch.setattr(huffman, "SLOT_MULTIPLE", 1)
+  return _config(tmp_path, model, "hs", path_buckets=2, **kw)
+
+
+@pytest.mark.parametrize("model", config_lib.MODELS)
+def test_path_bucket_chunks_train_as_with_every_path_slot(tmp_path, monkeypatch, model):
+  config = _bucketed(tmp_path, monkeypatch, model, alpha=0.5)
+  data, tables, _, chunk_fn, state = _setup(config)
+  assert len(data.path_bounds) == 2 and data.path_bounds[-1] == tables["points"].shape[1]
+  chunks = [c for c, _ in train.grouped_batches(config, data, 0)]
+  plain = dataclasses.replace(config, path_buckets=1)
+  assert (sum(int(batches_lib.example_mask(c, model).sum()) for c in chunks)
+          == sum(examples for _, examples in train.grouped_batches(plain, data, 0)))
+  chunk = next(c for c in chunks if c["path_slots"] == data.path_bounds[0])
+  chunk.pop("kept_done")
+  slots = chunk.pop("path_slots")
+  after = {}
+  for path_slots in (slots, None):  # the bucket's slots, and the longest code's
+    fresh = jax.tree_util.tree_map(jnp.copy, state)  # the state is donated
+    new_state, (loss_T, _) = chunk_fn(fresh, chunk, jax.random.PRNGKey(0), path_slots)
+    after[path_slots] = (jax.device_get(new_state["params"]), np.asarray(loss_T))
+  np.testing.assert_allclose(after[slots][1], after[None][1], rtol=1e-6)
+  for name in ("emb_in", "nodes"):
+    assert np.abs(after[None][0][name] - jax.device_get(state["params"][name])).max() > 1e-3
+    np.testing.assert_allclose(after[slots][0][name], after[None][0][name], rtol=1e-6, atol=1e-7)
+
+
+def test_path_buckets_are_refused_where_they_cannot_apply(tmp_path):
+  with pytest.raises(UserError, match="--path_buckets applies to --loss=hs only"):
+    _config(tmp_path, loss="ns", path_buckets=2)
+  with pytest.raises(UserError, match="--path_buckets must be >= 1"):
+    _config(tmp_path, loss="hs", path_buckets=-1)
+  with pytest.raises(UserError, match="needs one process"):
+    config_lib.Config(loss="hs", path_buckets=2, num_processes=2,
+                      coordinator_address="localhost:1234", num_devices=-1).validate()
+  assert config_lib.path_buckets(config_lib.Config(loss="hs")) == 2
+  assert config_lib.path_buckets(config_lib.Config(loss="ns")) == 1

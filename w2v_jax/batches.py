@@ -32,7 +32,7 @@ All randomness comes from one numpy Generator seeded with (seed, epoch), so the
 same seed gives the same batches.
 """
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -137,7 +137,8 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,
                   chunk_tokens: int = CHUNK_TOKENS, stream: tuple = (),
-                  layout: str = "pairs") -> Iterator[Batch]:
+                  layout: str = "pairs", bucket_V: Optional[np.ndarray] = None
+                  ) -> Iterator[Batch]:
   """Yields the fixed-shape batches of one epoch (see the module docstring).
 
   Skip-gram batch (layout "pairs"): centre [B] int32, context [B] int32, mask
@@ -148,11 +149,20 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   A chunk's examples are cut into batches in place; fewer than B examples
   left at its end wait for the next chunk (a batch's last row, which sets its
   schedule position, is then always in the newest chunk).
+
+  With `bucket_V` (a bucket index per word; hierarchical softmax's path
+  buckets, huffman.bucket_bounds), every batch holds examples of one bucket
+  only, by the bucket of their centre, and says which ("bucket"): each
+  bucket's examples are cut into batches in corpus order as above, and the
+  batches of all buckets come in the order of their last rows. Only which
+  examples share a batch changes, so that a batch of short-coded centres can
+  be trained with fewer path slots.
   """
   rng = epoch_rng(seed, epoch, stream)
-  pending: list[dict] = []   # examples of earlier chunks not yet batched, fewer than B
-  pending_rows = 0
-  kept = 0                   # tokens that survived subsampling so far
+  buckets = 1 if bucket_V is None else int(bucket_V.max()) + 1
+  pending = [[] for _ in range(buckets)]  # per bucket: earlier chunks' examples not batched
+  pending_rows = [0] * buckets            # (fewer than B)
+  kept = 0                                # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
     kind = "cbow" if model == "cbow" else layout
@@ -160,32 +170,49 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
     if shuffle:  # the schedule (by sorted example index) still advances evenly
       order = rng.permutation(len(ex["centre"]))
       ex = {k: v[order] for k, v in ex.items()}
-    n = len(ex["centre"])
-    if pending_rows + n < batch_size:
-      pending.append(ex)
-      pending_rows += n
-      kept += len(tokens_N)
-      continue
-    first = batch_size - pending_rows  # rows of this chunk that complete the first batch
-    ends = np.arange(first, n + 1, batch_size)  # exclusive ends of this chunk's batches
-    centre_E = np.searchsorted(np.cumsum(count_N), ends - 1, side="right")
-    words_E, kept_E = position_N[centre_E] + 1, kept + centre_E + 1
-    for i, end in enumerate(ends):
-      if i == 0:
-        rows = {k: np.concatenate([p[k] for p in pending] + [v[:end]]) for k, v in ex.items()}
+    ends_E, made = [], []  # each batch's last example (chunk index), and the batch
+    for b in range(buckets):
+      if bucket_V is None:
+        rows_ex, index = ex, None
       else:
-        rows = {k: v[end - batch_size:end] for k, v in ex.items()}
-      yield _to_batch(rows, batch_size, int(words_E[i]), int(kept_E[i]))
-    pending = [{k: v[ends[-1]:].copy() for k, v in ex.items()}]  # frees the chunk
-    pending_rows = n - ends[-1]
+        index = np.flatnonzero(bucket_V[ex["centre"]] == b)
+        rows_ex = {k: v[index] for k, v in ex.items()}
+      n = len(rows_ex["centre"])
+      if pending_rows[b] + n < batch_size:
+        pending[b].append(rows_ex)
+        pending_rows[b] += n
+        continue
+      first = batch_size - pending_rows[b]  # rows of this chunk that complete the first batch
+      ends = np.arange(first, n + 1, batch_size)  # exclusive ends of this chunk's batches
+      ends_E.append(ends - 1 if index is None else index[ends - 1])
+      for i, end in enumerate(ends):
+        if i == 0:
+          rows = {k: np.concatenate([p[k] for p in pending[b]] + [v[:end]])
+                  for k, v in rows_ex.items()}
+        else:
+          rows = {k: v[end - batch_size:end] for k, v in rows_ex.items()}
+        made.append((b, rows))
+      pending[b] = [{k: v[ends[-1]:].copy() for k, v in rows_ex.items()}]  # frees the chunk
+      pending_rows[b] = n - ends[-1]
+    if made:
+      ends_E = np.concatenate(ends_E)
+      centre_E = np.searchsorted(np.cumsum(count_N), ends_E, side="right")
+      words_E, kept_E = position_N[centre_E] + 1, kept + centre_E + 1
+      for i in np.argsort(ends_E, kind="stable"):
+        yield _to_batch(made[i][1], batch_size, int(words_E[i]), int(kept_E[i]),
+                        None if bucket_V is None else made[i][0])
     kept += len(tokens_N)
-  if pending_rows:  # the epoch's last batch ends it
-    rows = {k: np.concatenate([p[k] for p in pending]) for k in pending[0]}
-    yield _to_batch(rows, batch_size, int(offsets[-1]), kept)
+  for b in range(buckets):  # each bucket's last batch ends the epoch
+    if pending_rows[b]:
+      rows = {k: np.concatenate([p[k] for p in pending[b]]) for k in pending[b][0]}
+      yield _to_batch(rows, batch_size, int(offsets[-1]), kept,
+                      None if bucket_V is None else b)
 
 
-def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int) -> Batch:
-  """Pads rows to batch_size and adds the row mask and the schedule position."""
+def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int,
+              bucket: Optional[int] = None) -> Batch:
+  """Pads rows to batch_size and adds the row mask, the schedule position and
+  the path bucket (where batches are bucketed)."""
   n = len(rows["centre"])
   batch = {}
   for k, v in rows.items():
@@ -195,6 +222,8 @@ def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int) -> B
   batch["mask"] = np.arange(batch_size) < n
   batch["words_done"] = words_done
   batch["kept_done"] = kept_done
+  if bucket is not None:
+    batch["bucket"] = bucket
   return batch
 
 

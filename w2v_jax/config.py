@@ -97,6 +97,13 @@ class Config:
   # group: 1.7x the words/s on a 2-core CPU at the same quality
   # (docs/RESULTS.md, benchmarks/results/throughput.md).
   share_negatives: int = 0
+  # loss=hs: batches hold centres of one path bucket, and a batch of short
+  # codes is trained with as few path slots as its bucket's bound
+  # (huffman.bucket_bounds, batches.iterate_epoch); 1 = every batch has the
+  # longest code's slots, as before; 0 = path_buckets(config): 2 (skip-gram
+  # by centre 1.3x and CBOW 1.5x the step's words/s on a CPU, docs/SPEED.md,
+  # at the same quality, docs/RESULTS.md).
+  path_buckets: int = 0
   steps_per_call: int = 32  # batches per compiled call (lax.scan)
   seed: int = 0
   # "FIELD=V1,V2,...": train one variant per value side by side in one
@@ -203,6 +210,13 @@ class Config:
     if self.batch_size < 0:
       raise UserError(f"--batch_size must be >= 1 (or 0 for the loss's default), "
                       f"got {self.batch_size}")
+    if self.path_buckets < 0:
+      raise UserError(f"--path_buckets must be >= 1 (or 0 for the default), got {self.path_buckets}")
+    if self.path_buckets > 1 and self.loss != "hs":
+      raise UserError(f"--path_buckets applies to --loss=hs only, got --loss={self.loss}")
+    if self.path_buckets > 1 and self.num_processes > 1:
+      raise UserError("--path_buckets > 1 needs one process: every process would have to "
+                      "train the same bucket at every call; use --path_buckets=1")
     if self.share_negatives < 0:
       raise UserError(f"--share_negatives must be >= 1 (or 0 for the default), "
                       f"got {self.share_negatives}")
@@ -275,6 +289,13 @@ def check_batch_split(config: Config, num_devices: int) -> None:
 def share_negatives(config: Config) -> int:
   """--share_negatives, or by default 32 or the largest power of two dividing the batch."""
   return config.share_negatives or math.gcd(32, batch_size(config))
+
+
+def path_buckets(config: Config) -> int:
+  """--path_buckets, or the default (see Config): 2 for hs in one process, else 1."""
+  if config.path_buckets:
+    return config.path_buckets
+  return 2 if config.loss == "hs" and config.num_processes == 1 else 1
 
 
 def cpu_threads(config: Config) -> int:

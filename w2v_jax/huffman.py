@@ -15,6 +15,7 @@ codes_VxL[w, j] is the branch taken there. Entries past lengths_V[w] are 0.
 """
 
 import dataclasses
+from typing import Optional
 
 import numpy as np
 
@@ -78,3 +79,46 @@ def build(counts_V: np.ndarray) -> HuffmanTree:
     below_root = cur != root
     leaves, cur, j = leaves[below_root], cur[below_root], j + 1
   return HuffmanTree(points_VxL=points, codes_VxL=codes, lengths_V=lengths)
+
+
+
+SLOT_MULTIPLE = 8  # path slots of a bucket, rounded up (bucket_bounds says why)
+
+
+def bucket_bounds(lengths_V: np.ndarray, weight_V: np.ndarray, buckets: int,
+                  multiple: Optional[int] = None) -> tuple:
+  """Path slots of at most `buckets` path buckets, ascending, the last the longest code.
+
+  A batch whose rows' targets all have codes of at most `bound` nodes needs
+  only `bound` path slots instead of the longest code's (batches.py,
+  model.tree_paths). Bounds are multiples of `multiple` (default
+  SLOT_MULTIPLE) or the longest code:
+  on XLA:CPU the skip-gram-HS step's time grows in steps of 8 slots, and 13 to
+  15 slots ran no faster than 16 (docs/SPEED.md). Among those, the bounds
+  minimise the slots expected per row, sum_w weight_V[w] * (the smallest
+  bound >= lengths_V[w]), where weight_V is how often each word is a batch
+  row's target (its count times its subsampling keep probability): an exact
+  dynamic programme over the candidate bounds.
+  """
+  multiple = multiple or SLOT_MULTIPLE
+  longest = int(lengths_V.max())
+  slots_V = np.minimum(-(-lengths_V // multiple) * multiple, longest)
+  values, where_V = np.unique(np.append(slots_V, longest), return_inverse=True)
+  weight_C = np.bincount(where_V[:-1], weights=weight_V, minlength=len(values))
+  below = np.concatenate([[0.0], np.cumsum(weight_C)])  # weight of values[:i]
+  n, k = len(values), max(1, min(buckets, len(values)))
+  # cost[j, i]: least slots for values[:i] in j buckets, the last bound values[i - 1].
+  cost = np.full((k + 1, n + 1), np.inf)
+  cost[0, 0] = 0.0
+  choice = np.zeros((k + 1, n + 1), dtype=np.int64)
+  for j in range(1, k + 1):
+    for i in range(1, n + 1):
+      total = cost[j - 1, :i] + (below[i] - below[:i]) * values[i - 1]
+      choice[j, i] = int(np.argmin(total))
+      cost[j, i] = total[choice[j, i]]
+  j = int(np.argmin(cost[1:, n])) + 1  # ties take the fewest buckets
+  bounds, i = [], n
+  while i:
+    bounds.append(int(values[i - 1]))
+    i, j = int(choice[j, i]), j - 1
+  return tuple(reversed(bounds))

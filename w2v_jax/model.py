@@ -123,11 +123,17 @@ def _gather(params, tables, batch, key, *, model, loss, negative, share_negative
   return ids, rows, extra
 
 
-def tree_paths(tables, target_B) -> dict:
-  """Inner nodes [B, L], code bits [B, L] and path mask [B, L] of each target's path."""
-  return {"points": tables["points"][target_B], "codes": tables["codes"][target_B],
-          "path_mask": (jnp.arange(tables["points"].shape[1])[None, :]
-                        < tables["lengths"][target_B][:, None])}
+def tree_paths(tables, target_B, slots=None) -> dict:
+  """Inner nodes [B, L], code bits [B, L] and path mask [B, L] of each target's path.
+
+  L is the longest code, or `slots` where every target's code is known to be
+  at most that long (a path bucket's batch, batches.iterate_epoch): the slots
+  cut off are masked for every target, so the loss and its gradient are the
+  same, with less work.
+  """
+  l = tables["points"].shape[1] if slots is None else slots
+  return {"points": tables["points"][target_B, :l], "codes": tables["codes"][target_B, :l],
+          "path_mask": jnp.arange(l)[None, :] < tables["lengths"][target_B][:, None]}
 
 
 def step_negatives(key, tables, rows: int, negative: int):
@@ -234,14 +240,16 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
 def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
   """A jitted function running `train_step` over [T, B] batches with lax.scan.
 
-  (state, chunk, key) -> (state, (loss_T, lr_T)); the state is donated. Every
+  (state, chunk, key, path_slots=None) -> (state, (loss_T, lr_T)); the state
+  is donated; path_slots (static, one compiled program per value) is the
+  chunk's path bucket's (train.grouped_batches), None = the longest code. Every
   step's randomness derives from (key, global step), so results do not depend
   on T. With a `mesh` (parallel.py) the state keeps config.table_sharding's
   layout through the loop, and the chunk is expected split along B; the step
   itself is unchanged, and XLA inserts the collectives.
   """
   tx, chunk_fn = chunk_function(config, tables, total_words, alpha, mesh)
-  return tx, jax.jit(chunk_fn, donate_argnums=0)
+  return tx, jax.jit(chunk_fn, donate_argnums=0, static_argnums=3)
 
 
 def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
@@ -263,7 +271,7 @@ def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
     return jax.lax.with_sharding_constraint(
         state, parallel.state_shardings(state, mesh, config.table_sharding))
 
-  def chunk_fn(state, chunk, key):
+  def chunk_fn(state, chunk, key, path_slots=None):
     chunk = dict(chunk)
     if chunk["words_done"].ndim == 2:  # [T, devices]: each process's position (parallel.py)
       chunk["words_done"] = chunk["words_done"].max(axis=1)
@@ -279,7 +287,8 @@ def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
       chunk["negatives"] = jax.vmap(lambda seed: sampling.draw_negatives(
           seed, shape, tables["accept"], tables["alias"]))(seeds_T)
     if config.loss == "hs":  # looked up before the loop for the same reason
-      chunk.update(jax.vmap(lambda target_B: tree_paths(tables, target_B))(chunk["centre"]))
+      chunk.update(jax.vmap(lambda target_B: tree_paths(tables, target_B, path_slots))(
+          chunk["centre"]))
 
     def body(state, batch):
       step_key = jax.random.fold_in(key, state["step"])  # only read when not drawn above

@@ -47,8 +47,8 @@ def largest(config: config_lib.Config, variants: list) -> config_lib.Config:
 def make_train_chunk(variants: list, counts_V, tree, total_words: int):
   """model.make_train_chunk for S variants, in one jitted call.
 
-  ([state_s], chunk, key) -> ([state_s], (loss_TxS, lr_TxS)); the states are
-  donated. Returns the optimizers [tx_s] too (for init_state).
+  ([state_s], chunk, key, path_slots=None) -> ([state_s], (loss_TxS, lr_TxS));
+  the states are donated. Returns the optimizers [tx_s] too (for init_state).
   """
   txs, fns = [], []
   for v in variants:
@@ -59,14 +59,14 @@ def make_train_chunk(variants: list, counts_V, tree, total_words: int):
     txs.append(tx)
     fns.append(fn)
 
-  def chunk_fn(states, chunk, key):
-    results = [fn(state, chunk, key) for fn, state in zip(fns, states)]
+  def chunk_fn(states, chunk, key, path_slots=None):
+    results = [fn(state, chunk, key, path_slots) for fn, state in zip(fns, states)]
     states = [state for state, _ in results]
     loss_TxS = jnp.stack([loss_T for _, (loss_T, _) in results], axis=1)
     lr_TxS = jnp.stack([lr_T for _, (_, lr_T) in results], axis=1)
     return states, (loss_TxS, lr_TxS)
 
-  return txs, jax.jit(chunk_fn, donate_argnums=0)
+  return txs, jax.jit(chunk_fn, donate_argnums=0, static_argnums=3)
 
 
 def init_state(variants: list, key, vocab_size: int, txs: list) -> list:

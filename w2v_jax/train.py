@@ -70,6 +70,10 @@ class Data:
   keep_V: np.ndarray                    # subsampling keep probability per word
   noise_V: Optional[np.ndarray]         # noise distribution (loss=ns, nce)
   tree: Optional[huffman.HuffmanTree]   # Huffman tree (loss=hs)
+  # loss=hs with --path_buckets > 1: each bucket's path slots (ascending, the
+  # last the longest code) and each word's bucket; () and None otherwise.
+  path_bounds: tuple = ()
+  bucket_V: Optional[np.ndarray] = None
 
 
 def prepare_data(config: config_lib.Config) -> Data:
@@ -84,7 +88,16 @@ def prepare_data(config: config_lib.Config) -> Data:
   noise_V = (sampling.noise_distribution(counts_V, config.ns_exponent)
              if config.loss in config_lib.SAMPLED_LOSSES else None)
   tree = huffman.build(counts_V) if config.loss == "hs" else None
-  return Data(corpus=corpus, keep_V=keep_V, noise_V=noise_V, tree=tree)
+  path_bounds, bucket_V = (), None
+  if tree is not None and config_lib.path_buckets(config) > 1:
+    path_bounds = huffman.bucket_bounds(tree.lengths_V, counts_V * keep_V,
+                                        config_lib.path_buckets(config))
+    if len(path_bounds) > 1:
+      bucket_V = np.searchsorted(np.asarray(path_bounds), tree.lengths_V).astype(np.int32)
+    else:
+      path_bounds = ()
+  return Data(corpus=corpus, keep_V=keep_V, noise_V=noise_V, tree=tree,
+              path_bounds=path_bounds, bucket_V=bucket_V)
 
 
 def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
@@ -92,7 +105,9 @@ def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: in
   """The epoch's batches, or of several processes, process `process`'s share.
 
   A share (parallel.py) is B / processes examples per batch, from the
-  process's own slice of the corpus, with a random stream of its own.
+  process's own slice of the corpus, with a random stream of its own. Batches
+  are bucketed by path length (data.bucket_V) only in one process: processes
+  must train the same shapes at every call.
   """
   ids_N, offsets = data.corpus.ids, data.corpus.offsets
   stream = ()
@@ -104,7 +119,8 @@ def epoch_batches(config: config_lib.Config, data: Data, epoch: int, process: in
       ids_N, offsets, data.keep_V, model=config.model,
       window=config.window, shrink_window=config.shrink_window,
       batch_size=config_lib.batch_size(config) // processes, seed=config.seed, epoch=epoch,
-      shuffle=config.shuffle, stream=stream, layout=config_lib.skipgram_layout(config))
+      shuffle=config.shuffle, stream=stream, layout=config_lib.skipgram_layout(config),
+      bucket_V=data.bucket_V if processes == 1 else None)
 
 
 def describe(config: config_lib.Config) -> dict:
@@ -168,26 +184,32 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: 
 
   Of several processes, words_done is this process's fraction of its slice
   done, times the corpus's N: each process's estimate of the global position.
+  With path buckets, a chunk holds batches of one bucket and its "path_slots"
+  (an int) says how many path slots its steps need; a chunk is emitted when
+  its bucket has T batches, so the chunks of a bucket with fewer rows lag a
+  little behind in the corpus (each step's learning rate is its own batch's).
   """
   n = data.corpus.stats["vocab_tokens"]
   offsets = data.corpus.offsets
   s0, s1 = parallel.corpus_shard(offsets, process, processes) if processes > 1 else (0, -1)
   shard = int(offsets[s1] - offsets[s0])
-  pending = []
-  def emit():
-    chunk = batches_lib.stack(pending, config.steps_per_call)
+  pending = {}  # bucket (None without buckets) -> batches
+  def emit(bucket):
+    chunk = batches_lib.stack(pending.pop(bucket), config.steps_per_call)
     examples = int(batches_lib.example_mask(chunk, config.model).sum())
     chunk["kept_done"] = int(chunk["kept_done"][-1])
     done = chunk["words_done"] if shard == n else chunk["words_done"] * (n / shard)
     chunk["words_done"] = (epoch * n + done).astype(np.float32)
+    if bucket is not None:
+      chunk["path_slots"] = data.path_bounds[bucket]
     return chunk, examples
   for batch in epoch_batches(config, data, epoch, process, processes):
-    pending.append(batch)
-    if len(pending) == config.steps_per_call:
-      yield emit()
-      pending = []
-  if pending:
-    yield emit()
+    bucket = batch.pop("bucket", None)
+    pending.setdefault(bucket, []).append(batch)
+    if len(pending[bucket]) == config.steps_per_call:
+      yield emit(bucket)
+  for bucket in list(pending):
+    yield emit(bucket)
 
 
 def process_chunks(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
@@ -247,15 +269,17 @@ def joined_process_chunks(config: config_lib.Config, data: Data, epoch: int, pro
 
 
 def placed_chunks(chunks, mesh):
-  """(chunk on the mesh's devices, examples, words done, kept done) per grouped chunk.
+  """(chunk on the mesh's devices, examples, words done, kept done, path slots or
+  None) per grouped chunk.
 
   Run inside `prefetch`, so the host-to-device copy overlaps training too.
   """
   for chunk, examples in chunks:
     chunk = dict(chunk)
     kept_done = chunk.pop("kept_done")  # host-side progress only
+    path_slots = chunk.pop("path_slots", None)  # static: the step's shape
     words_done = chunk["words_done"][-1]
-    yield parallel.place_chunk(chunk, mesh), examples, words_done, kept_done
+    yield parallel.place_chunk(chunk, mesh), examples, words_done, kept_done, path_slots
 
 
 def prefetch(iterator, depth: int = 3):
@@ -370,7 +394,7 @@ class Progress:
     self.epoch_examples += examples
     self.window_examples += examples
     self.lr = float(np.asarray(lr_T)[-1])
-    self.words = float(words_done)
+    self.words = max(self.words, float(words_done))  # a lagging path bucket's chunk
     self.epoch_kept = kept_done
     if time.time() - self.last_log >= self.config.log_every_secs:
       self.log()
@@ -661,8 +685,8 @@ def train(config: config_lib.Config) -> dict:
         chunks = prefetch(placed_chunks(
             itertools.islice(epoch_chunks(config, data, epoch), calls, None), mesh))
         try:
-          for chunk, examples, words_done, kept_done in chunks:
-            state, out = train_chunk(state, chunk, train_key)
+          for chunk, examples, words_done, kept_done, path_slots in chunks:
+            state, out = train_chunk(state, chunk, train_key, path_slots)
             compiled = compiled or time.time()
             if several:  # every process's examples, counted on the devices
               examples = count_examples(chunk)
