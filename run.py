@@ -102,7 +102,10 @@ flags.DEFINE_integer("path_buckets", _D.path_buckets,
                      "1 = one bucket (every batch the longest code's slots); 0 = 2 buckets "
                      "(1 with several processes).")
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
-                     "Batches per compiled call (lax.scan); affects speed, not results.")
+                     "Batches per compiled call (lax.scan); 0 = calls of about 65,536 rows "
+                     "(32 for softmax). Mostly speed: results change only through the masked "
+                     "steps padding an epoch's last call and, with path buckets, the order of "
+                     "the buckets' batches.")
 flags.DEFINE_enum("platform", _D.platform, list(config_lib.PLATFORMS),
                   "JAX backend: cpu, gpu or tpu; empty = what JAX finds.")
 flags.DEFINE_integer("cpu_threads", _D.cpu_threads,

@@ -49,7 +49,7 @@ flags.DEFINE_integer("path_slots", 0,
                      "hs, timing only: train every batch with this many path slots (the paths "
                      "cut to it: the time of that shape, not a correct step); 0 = the batches' "
                      "own. How docs/SPEED.md measured the step against L.")
-flags.DEFINE_integer("steps_per_call", 32, "Batches per compiled call.")
+flags.DEFINE_integer("steps_per_call", 32, "Batches per compiled call (0 = run.py's default).")
 flags.DEFINE_float("sample", 1e-4, "Subsampling threshold.")
 flags.DEFINE_integer("calls", 60, "Compiled calls per timed pass.")
 flags.DEFINE_integer("repeats", 3, "Timed passes; the best is reported.")
@@ -125,13 +125,13 @@ def main(argv):
         + (f", negatives shared by {config_lib.share_negatives(config)}"
            if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "
-        f"({len(chunks) - 1} calls of {config.steps_per_call} steps, best of {FLAGS.repeats}, "
+        f"({len(chunks) - 1} calls of {config_lib.steps_per_call(config)} steps, best of {FLAGS.repeats}, "
         f"on {jax.devices()[0].device_kind})")
   if FLAGS.trace:
     with tempfile.TemporaryDirectory() as trace_dir:
       with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
         one_pass(state)
-      steps = (len(chunks) - 1) * config.steps_per_call
+      steps = (len(chunks) - 1) * config_lib.steps_per_call(config)
       print(f"slowest XLA ops over {steps} steps (profiled, so slower than above):")
       for ms, calls, name in top_ops(trace_dir):
         print(f"  {ms:8.1f} ms  {1e3 * ms / steps:7.1f} us/step  {calls:6d} calls  {name}")

@@ -119,6 +119,9 @@ def _identity(config: config_lib.Config) -> str:
   fields.pop("skipgram_layout")
   if config_lib.batch_rows(config) == "centres":
     fields["skipgram_layout"] = "centres"
+  # Steps per call, resolved: the default changed from 32, and it changes results
+  # a little (config.py), so records made with 32 match only an explicit 32.
+  fields["steps_per_call"] = config_lib.steps_per_call(config)
   # Path buckets (hs) group other batches too: named where there are several.
   fields.pop("path_buckets")
   if config_lib.path_buckets(config) > 1:

@@ -113,3 +113,8 @@ def test_identity_matches_records_from_before_the_later_fields():
   assert '"path_buckets": 2' in common._identity(hs)
   assert '"path_buckets"' not in common._identity(dataclasses.replace(hs, path_buckets=1))
   assert '"path_buckets"' not in common._identity(config)
+  # The default steps per call is no longer 32: only an explicit 32 matches those records.
+  assert config.steps_per_call == 32
+  default = dataclasses.replace(config, steps_per_call=0)
+  assert config_lib.steps_per_call(default) > 32
+  assert common._identity(default) != common._identity(config)

@@ -334,3 +334,15 @@ def test_path_buckets_are_refused_where_they_cannot_apply(tmp_path):
                       coordinator_address="localhost:1234", num_devices=-1).validate()
   assert config_lib.path_buckets(config_lib.Config(loss="hs")) == 2
   assert config_lib.path_buckets(config_lib.Config(loss="ns")) == 1
+
+
+def test_default_steps_per_call_makes_calls_of_about_65536_rows(tmp_path):
+  steps = lambda **kw: config_lib.steps_per_call(config_lib.Config(**kw))
+  assert steps(loss="ns") == 128                      # batch 512
+  assert steps(loss="hs") == 2048                     # skip-gram by centre, 24 rows
+  assert steps(loss="hs", model="cbow") == 2048       # batch 32
+  assert steps(loss="ns", batch_size=1 << 20) == 32   # at least 32
+  assert steps(loss="softmax") == 32
+  assert steps(loss="ns", steps_per_call=7) == 7
+  with pytest.raises(UserError, match="--steps_per_call must be >= 1"):
+    _config(tmp_path, steps_per_call=-1)

@@ -104,7 +104,14 @@ class Config:
   # by centre 1.3x and CBOW 1.5x the step's words/s on a CPU, docs/SPEED.md,
   # at the same quality, docs/RESULTS.md).
   path_buckets: int = 0
-  steps_per_call: int = 32  # batches per compiled call (lax.scan)
+  # Batches per compiled call (lax.scan); 0 = steps_per_call(config): calls of
+  # about CALL_EXAMPLES rows, so that the host's fixed cost per call (dispatch,
+  # reading the losses) is small against the call (1.1x-1.3x the words/s end
+  # to end on 2 cores, docs/SPEED.md). Results depend on it only through the
+  # fully masked steps that pad an epoch's last call (they advance the step
+  # count that negatives are drawn from) and, with path buckets, through which
+  # bucket's batches come first.
+  steps_per_call: int = 0
   seed: int = 0
   # "FIELD=V1,V2,...": train one variant per value side by side in one
   # compiled program (sweep.py), each written to WORKDIR/FIELD=V. Only fields
@@ -199,8 +206,10 @@ class Config:
     if self.num_processes > 1 and self.num_devices != -1:
       raise UserError("--num_processes > 1 trains on every process's devices: pass "
                       "--num_devices=-1")
+    if self.steps_per_call < 0:
+      raise UserError(f"--steps_per_call must be >= 1 (or 0 for the default), "
+                      f"got {self.steps_per_call}")
     positive = {"dim": self.dim, "window": self.window, "epochs": self.epochs,
-                "steps_per_call": self.steps_per_call,
                 "min_count": self.min_count, "max_sentence_length": self.max_sentence_length}
     for name, value in positive.items():
       if value < 1:
@@ -289,6 +298,19 @@ def check_batch_split(config: Config, num_devices: int) -> None:
 def share_negatives(config: Config) -> int:
   """--share_negatives, or by default 32 or the largest power of two dividing the batch."""
   return config.share_negatives or math.gcd(32, batch_size(config))
+
+
+CALL_EXAMPLES = 1 << 16  # rows per compiled call by default (steps_per_call)
+
+
+def steps_per_call(config: Config) -> int:
+  """--steps_per_call, or the default (see Config): the power of two nearest below
+  CALL_EXAMPLES / batch size, at least 32; 32 for softmax, whose steps are large."""
+  if config.steps_per_call:
+    return config.steps_per_call
+  if config.loss == "softmax":
+    return 32
+  return max(32, 1 << (CALL_EXAMPLES // batch_size(config)).bit_length() - 1)
 
 
 def path_buckets(config: Config) -> int:

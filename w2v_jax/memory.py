@@ -7,8 +7,8 @@ corpus, in bytes:
   optimizer   per-row optimizer state: none, plain SGD keeps a step count
               and the learning rate (model.init_state)
   corpus_ids  the encoded corpus, int32 per token, memory-mapped
-  batches     the host chunks in flight: the prefetch queue (3), the one
-              being made and the one being trained on
+  batches     the host chunks in flight: the prefetch queue (prefetch_depth),
+              the one being made and the one being trained on
   batch_maker the examples of one chunk of the corpus (batches.CHUNK_TOKENS
               tokens) while they are made and shuffled: per token its 2W
               context slots and their masks, and per example its ids (plus a
@@ -35,8 +35,27 @@ from w2v_jax import config as config_lib
 from w2v_jax import losses
 from w2v_jax.errors import UserError
 
-PREFETCH_CHUNKS = 5  # train.prefetch's queue (3) + the chunk being made + the one training
+# The prefetch queue holds up to this many bytes of chunks (at least 3 chunks):
+# enough for the batches of one corpus chunk (batches.CHUNK_TOKENS tokens), so
+# that the batch maker works a corpus chunk ahead. It makes a corpus chunk's
+# examples in one burst (0.1-0.5 s) before cutting any batch from them; with a
+# queue of 3 calls (~4 ms of skip-gram-HS steps) the step waited for it a
+# quarter of the time (docs/SPEED.md).
+PREFETCH_BYTES = 32 << 20
 GIB = 1 << 30
+
+
+def chunk_bytes(config: config_lib.Config) -> int:
+  """Host bytes of one compiled call's chunk of batches."""
+  slots = {"pairs": 1, "cbow": 2 * config.window,
+           "centres": config.window}[config_lib.batch_rows(config)]
+  example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
+  return config_lib.steps_per_call(config) * config_lib.batch_size(config) * example_bytes
+
+
+def prefetch_depth(config: config_lib.Config) -> int:
+  """Chunks the prefetch queue may hold (PREFETCH_BYTES, at least 3)."""
+  return max(3, PREFETCH_BYTES // chunk_bytes(config))
 
 
 def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
@@ -45,7 +64,6 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   out_rows = v - 1 if config.loss == "hs" else v
   slots = {"pairs": 1, "cbow": 2 * config.window,
            "centres": config.window}[config_lib.batch_rows(config)]
-  example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
   gathered = {"ns": 1 + config.negative, "nce": 1 + config.negative, "hs": 40,
               "softmax": 0}[config.loss] + slots
   return {
@@ -53,7 +71,7 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
       "batch_maker": _batch_maker(config, tokens),
       "optimizer": 0,
       "corpus_ids": 4 * tokens,
-      "batches": PREFETCH_CHUNKS * config.steps_per_call * b * example_bytes,
+      "batches": (prefetch_depth(config) + 2) * chunk_bytes(config),
       "rows": 3 * 4 * b * gathered * d,
       "softmax": (4 * v * d + 3 * 4 * b * min(v, losses.SOFTMAX_BLOCK_ROWS)
                   if config.loss == "softmax" else 0),
@@ -86,8 +104,9 @@ def needs(est: dict, device_is_host: bool, devices: int = 1,
   host = (est["corpus_ids"] + est["batches"] + est["batch_maker"]
           + est["tables"])  # the host copy of the tables
   tables = est["tables"] // devices if rows_sharded else est["tables"]
+  placed = 0 if device_is_host else est["batches"]  # the queued chunks, on the device
   device = (tables + est["optimizer"]
-            + (est["rows"] + est["softmax"] + est["batches"] // PREFETCH_CHUNKS) // devices)
+            + (est["rows"] + est["softmax"] + placed) // devices)
   return (host + devices * device, 0) if device_is_host else (host, device)
 
 

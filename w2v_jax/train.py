@@ -194,8 +194,9 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: 
   s0, s1 = parallel.corpus_shard(offsets, process, processes) if processes > 1 else (0, -1)
   shard = int(offsets[s1] - offsets[s0])
   pending = {}  # bucket (None without buckets) -> batches
+  steps = config_lib.steps_per_call(config)
   def emit(bucket):
-    chunk = batches_lib.stack(pending.pop(bucket), config.steps_per_call)
+    chunk = batches_lib.stack(pending.pop(bucket), steps)
     examples = int(batches_lib.example_mask(chunk, config.model).sum())
     chunk["kept_done"] = int(chunk["kept_done"][-1])
     done = chunk["words_done"] if shard == n else chunk["words_done"] * (n / shard)
@@ -206,7 +207,7 @@ def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: 
   for batch in epoch_batches(config, data, epoch, process, processes):
     bucket = batch.pop("bucket", None)
     pending.setdefault(bucket, []).append(batch)
-    if len(pending[bucket]) == config.steps_per_call:
+    if len(pending[bucket]) == steps:
       yield emit(bucket)
   for bucket in list(pending):
     yield emit(bucket)
@@ -632,7 +633,7 @@ def train(config: config_lib.Config) -> dict:
   step = meta["step"] if meta else 0  # global step, on the host
   examples_total = meta["examples"] if meta else 0
   last_good = meta["step"] if meta else None  # the step of the checkpoint on disk
-  steps_per_call = config.steps_per_call
+  steps_per_call = config_lib.steps_per_call(config)
 
   def read(waiting):
     """Reads a call's losses ([T]; [T, S] in a sweep): stops at a non-finite one, else counts."""
@@ -683,7 +684,8 @@ def train(config: config_lib.Config) -> dict:
             p.new_epoch(epoch)
         waiting = None  # read the previous call's losses after dispatching the next
         chunks = prefetch(placed_chunks(
-            itertools.islice(epoch_chunks(config, data, epoch), calls, None), mesh))
+            itertools.islice(epoch_chunks(config, data, epoch), calls, None), mesh),
+            depth=memory.prefetch_depth(config))
         try:
           for chunk, examples, words_done, kept_done, path_slots in chunks:
             state, out = train_chunk(state, chunk, train_key, path_slots)
