@@ -115,6 +115,7 @@ def test_identity_matches_records_from_before_the_later_fields():
   assert '"path_buckets"' not in common._identity(config)
   # The default steps per call is no longer 32: only an explicit 32 matches those records.
   assert config.steps_per_call == 32
-  default = dataclasses.replace(config, steps_per_call=0)
-  assert config_lib.steps_per_call(default) > 32
-  assert common._identity(default) != common._identity(config)
+  ns = dataclasses.replace(config, loss="ns")
+  assert config_lib.steps_per_call(dataclasses.replace(ns, steps_per_call=0)) == 128
+  assert (common._identity(dataclasses.replace(ns, steps_per_call=0))
+          != common._identity(ns))
