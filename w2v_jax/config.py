@@ -310,7 +310,7 @@ def steps_per_call(config: Config) -> int:
     return config.steps_per_call
   if config.loss == "softmax":
     return 32
-  return max(32, 1 << (CALL_EXAMPLES // batch_size(config)).bit_length() - 1)
+  return max(32, 1 << max(0, (CALL_EXAMPLES // batch_size(config)).bit_length() - 1))
 
 
 def path_buckets(config: Config) -> int:
