@@ -85,7 +85,7 @@ def collectives(config, data, mesh) -> list[tuple[str, str, float]]:
   state = model_lib.init_state(params, tx)
   state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
   chunk = parallel.place(chunk, parallel.chunk_shardings(chunk, mesh))
-  text = fn.lower(state, chunk, jax.random.PRNGKey(0)).compile().as_text()
+  text = fn.func.lower(state, chunk, jax.random.PRNGKey(0), **fn.keywords).compile().as_text()
   found = []
   for line in text.splitlines():
     match = COLLECTIVE.search(line)

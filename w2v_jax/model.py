@@ -132,7 +132,9 @@ def tree_paths(tables, target_B, slots=None) -> dict:
   same, with less work.
   """
   l = tables["points"].shape[1] if slots is None else slots
-  return {"points": tables["points"][target_B, :l], "codes": tables["codes"][target_B, :l],
+  # Gathered whole, then cut: cutting the [V, L] tables first made XLA keep a
+  # cut copy of each per compiled program (hs at V = 1M peaked 300 MiB higher).
+  return {"points": tables["points"][target_B][:, :l], "codes": tables["codes"][target_B][:, :l],
           "path_mask": jnp.arange(l)[None, :] < tables["lengths"][target_B][:, None]}
 
 
@@ -243,19 +245,30 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
   (state, chunk, key, path_slots=None) -> (state, (loss_T, lr_T)); the state
   is donated; path_slots (static, one compiled program per value) is the
   chunk's path bucket's (train.grouped_batches), None = the longest code. Every
-  step's randomness derives from (key, global step), so results do not depend
-  on T. With a `mesh` (parallel.py) the state keeps config.table_sharding's
-  layout through the loop, and the chunk is expected split along B; the step
-  itself is unchanged, and XLA inserts the collectives.
+  step's randomness derives from (key, global step). With a `mesh`
+  (parallel.py) the state keeps config.table_sharding's layout through the
+  loop, and the chunk is expected split along B; the step itself is
+  unchanged, and XLA inserts the collectives.
+
+  The lookup tables go in as an argument of the compiled function (bound
+  here), not as constants it closes over: XLA kept a copy of closed-over
+  tables in every compiled program (hs at V = 1M, whose [V, L] paths are the
+  large ones: 240 MiB more peak memory with one program, 450 MiB with a path
+  bucket's second).
   """
-  tx, chunk_fn = chunk_function(config, tables, total_words, alpha, mesh)
-  return tx, jax.jit(chunk_fn, donate_argnums=0, static_argnums=3)
+  tx, chunk_fn = chunk_function(config, total_words, alpha, mesh)
+  if mesh is not None:  # whole on every device, once, rather than moved at every call
+    tables = parallel.place(tables, jax.tree_util.tree_map(
+        lambda _: parallel.everywhere(mesh), tables))
+  return tx, functools.partial(jax.jit(chunk_fn, donate_argnums=0, static_argnums=3),
+                               tables=tables)
 
 
-def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
-  """(optimizer, make_train_chunk's function before jit): sweep.py puts several in one program."""
+def chunk_function(config, total_words: int, alpha: float, mesh=None):
+  """(optimizer, make_train_chunk's function before jit, which takes the tables as
+  the keyword argument `tables`): sweep.py puts several in one program."""
   tx = make_optimizer(alpha)
-  step = functools.partial(
+  make_step = lambda tables: functools.partial(
       train_step, tables=tables, model=config.model, loss=config.loss,
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,
       tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio,
@@ -271,7 +284,8 @@ def chunk_function(config, tables, total_words: int, alpha: float, mesh=None):
     return jax.lax.with_sharding_constraint(
         state, parallel.state_shardings(state, mesh, config.table_sharding))
 
-  def chunk_fn(state, chunk, key, path_slots=None):
+  def chunk_fn(state, chunk, key, path_slots=None, *, tables):
+    step = make_step(tables)
     chunk = dict(chunk)
     if chunk["words_done"].ndim == 2:  # [T, devices]: each process's position (parallel.py)
       chunk["words_done"] = chunk["words_done"].max(axis=1)

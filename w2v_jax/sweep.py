@@ -28,6 +28,7 @@ one program's wall time for all S variants (`train_seconds`) and says so
 """
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -50,23 +51,26 @@ def make_train_chunk(variants: list, counts_V, tree, total_words: int):
   ([state_s], chunk, key, path_slots=None) -> ([state_s], (loss_TxS, lr_TxS));
   the states are donated. Returns the optimizers [tx_s] too (for init_state).
   """
-  txs, fns = [], []
+  txs, fns, tables = [], [], []
   for v in variants:
     noise_V = (sampling.noise_distribution(counts_V, v.ns_exponent)
                if v.loss in config_lib.SAMPLED_LOSSES else None)
-    tables = model_lib.device_tables(v.loss, noise_V, tree)
-    tx, fn = model_lib.chunk_function(v, tables, total_words, config_lib.learning_rate(v))
+    tables.append(model_lib.device_tables(v.loss, noise_V, tree))
+    tx, fn = model_lib.chunk_function(v, total_words, config_lib.learning_rate(v))
     txs.append(tx)
     fns.append(fn)
 
-  def chunk_fn(states, chunk, key, path_slots=None):
-    results = [fn(state, chunk, key, path_slots) for fn, state in zip(fns, states)]
+  def chunk_fn(states, chunk, key, path_slots=None, *, tables):
+    results = [fn(state, chunk, key, path_slots, tables=t)
+               for fn, state, t in zip(fns, states, tables)]
     states = [state for state, _ in results]
     loss_TxS = jnp.stack([loss_T for _, (loss_T, _) in results], axis=1)
     lr_TxS = jnp.stack([lr_T for _, (_, lr_T) in results], axis=1)
     return states, (loss_TxS, lr_TxS)
 
-  return txs, jax.jit(chunk_fn, donate_argnums=0, static_argnums=3)
+  # The tables are an argument, not closed-over constants (model.make_train_chunk).
+  return txs, functools.partial(jax.jit(chunk_fn, donate_argnums=0, static_argnums=3),
+                                tables=tables)
 
 
 def init_state(variants: list, key, vocab_size: int, txs: list) -> list:
