@@ -121,14 +121,21 @@ def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng):
     return {"centre": tokens_N[has_context],
             "context": np.where(valid_NxW, context_NxW, 0)[has_context],
             "context_mask": valid_NxW[has_context]}, has_context.astype(np.int64)
-  n_N = valid_NxW.sum(axis=1)
-  packed_NxW = np.take_along_axis(context_NxW, np.argsort(~valid_NxW, axis=1, kind="stable"), 1)
+  # A centre's valid slots are one run of columns: the left ones end at offset
+  # -1 and the right ones start at +1 (the window and the sentence both stop
+  # them further out), so packing is a shift by the first valid column, and
+  # row r of a centre holds its valid slots r W .. r W + W - 1. Indices are
+  # int32 and the context is read per row: no [N, 2W] int64 sort or packed copy.
+  n_N = valid_NxW.sum(axis=1, dtype=np.int32)
+  first_N = window - valid_NxW[:, :window].sum(axis=1, dtype=np.int32)  # first valid column
   rows_N = -(-n_N // window)
-  centre_R = np.repeat(np.arange(len(n_N)), rows_N)
-  first_R = np.repeat(np.cumsum(rows_N) - rows_N, rows_N)  # each centre's first row
-  slot_RxS = (np.arange(len(centre_R)) - first_R)[:, None] * window + np.arange(window)
+  centre_R = np.repeat(np.arange(len(n_N), dtype=np.int32), rows_N)
+  first_row_R = np.repeat(np.cumsum(rows_N, dtype=np.int32) - rows_N, rows_N)
+  slot_RxS = ((np.arange(len(centre_R), dtype=np.int32) - first_row_R)[:, None] * window
+              + np.arange(window, dtype=np.int32))
   mask_RxS = slot_RxS < n_N[centre_R][:, None]
-  context_RxS = np.where(mask_RxS, packed_NxW[centre_R[:, None], slot_RxS], 0)  # slots < 2W
+  column_RxS = np.minimum(first_N[centre_R][:, None] + slot_RxS, 2 * window - 1)
+  context_RxS = np.where(mask_RxS, context_NxW[centre_R[:, None], column_RxS], 0)
   return {"centre": tokens_N[centre_R], "context": context_RxS,
           "context_mask": mask_RxS}, rows_N
 
