@@ -182,3 +182,15 @@ def test_path_buckets_regroup_the_same_examples_by_bucket(model, layout, shuffle
     for x in bucketed:
       assert x["words_done"] in (x["centre"][x["mask"]][-1] + 1, N)
   assert sum(x["words_done"] == N for x in bucketed) <= 3 + 1  # each bucket's leftover
+
+
+@pytest.mark.parametrize("kind", ["pairs", "cbow", "centres"])
+def test_examples_made_in_pieces_are_the_examples_made_whole(kind):
+  sentence_N = np.repeat(np.arange(40), LENGTHS)
+  made = [batches_lib._examples(kind, IDS, sentence_N, 3, True, np.random.default_rng(5),
+                                piece_tokens=piece) for piece in (7, 50, 10 * N)]
+  for ex, count_N in made[:2]:  # pieces of 7 and 50 tokens, whole sentences each
+    np.testing.assert_array_equal(count_N, made[2][1])
+    for k, v in made[2][0].items():
+      np.testing.assert_array_equal(ex[k], v)
+  assert made[2][1].sum() > 0

@@ -40,6 +40,12 @@ from w2v_jax import sampling
 
 Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done: int
 CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled together
+# Skip-gram's by-centre rows are made from whole sentences of about this many
+# tokens at a time (the same rows): their [N, 2W] windows and index arrays are
+# several times the rows they give (at V = 1M, 2^20-token chunks: the batch
+# maker's peak +350 -> +250 MiB). Pairs and CBOW rows are about as large as the
+# windows they come from, and joining pieces cost more than it saved.
+PIECE_TOKENS = 1 << 17
 
 
 def epoch_rng(seed: int, epoch: int, stream: tuple = ()) -> np.random.Generator:
@@ -69,21 +75,23 @@ def subsampled_chunk(ids_N: np.ndarray, offsets: np.ndarray, s0: int, s1: int,
   return raw[keep], sentence[keep], a + np.flatnonzero(keep)
 
 
+def half_widths(n: int, window: int, shrink_window: bool, rng: np.random.Generator):
+  """Each of n centres' window half-width: uniform in 1..window, or window."""
+  if n and shrink_window:
+    return rng.integers(1, window + 1, size=n, dtype=np.int32)
+  return np.full(n, window, dtype=np.int32)
+
+
 def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
-                    shrink_window: bool, rng: np.random.Generator):
+                    half_N: np.ndarray):
   """Context slots of every centre: (ids [N, 2W], valid [N, 2W]).
 
   Slot order is offsets -W..-1, 1..W. A slot is valid if its offset is within
-  the centre's half-width and it lies inside the same sentence.
+  the centre's half-width half_N and it lies inside the same sentence.
   """
-  n = len(tokens_N)
-  if n == 0:  # everything in the chunk was subsampled away
+  if len(tokens_N) == 0:  # everything in the chunk was subsampled away
     return np.zeros((0, 2 * window), np.int32), np.zeros((0, 2 * window), bool)
   distance_W = np.abs(np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)]))
-  if shrink_window:
-    half_N = rng.integers(1, window + 1, size=n, dtype=np.int32)
-  else:
-    half_N = np.full(n, window, dtype=np.int32)
   # Pad both ends with `window` slots of sentence -1 (matches no real sentence)
   # and view every centre's neighbourhood [N, 2W + 1] without copying.
   pad = np.full(window, -1, dtype=np.int32)
@@ -97,7 +105,8 @@ def context_windows(tokens_N: np.ndarray, sentence_N: np.ndarray, window: int,
   return around_tok[:, others], valid_NxW
 
 
-def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng):
+def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng,
+              piece_tokens: Optional[int] = None):
   """Per-chunk training examples, and how many each centre made ([N] counts).
 
   kind "pairs": one example per (centre, context) pair. "cbow": one per
@@ -107,11 +116,28 @@ def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng):
   several rows (at most 2). Of the 2W slots about half hold a word (the
   dynamic window, sentence ends), so rows of W waste less of the step.
 
+  By-centre rows are made PIECE_TOKENS tokens (whole sentences) at a time
+  (piece_tokens), the half-widths drawn for the whole chunk first, so pieces
+  change nothing.
   Examples come centre by centre, so example e belongs to the centre
   searchsorted(cumsum(count_N), e, side="right"); only the schedule at batch
   ends needs that (iterate_epoch), so nothing per centre is copied per example.
   """
-  context_NxW, valid_NxW = context_windows(tokens_N, sentence_N, window, shrink_window, rng)
+  piece_tokens = piece_tokens or (PIECE_TOKENS if kind == "centres" else len(tokens_N) + 1)
+  half_N = half_widths(len(tokens_N), window, shrink_window, rng)
+  starts = np.searchsorted(sentence_N, sentence_N[piece_tokens::piece_tokens], side="left")
+  cuts = np.r_[0, np.unique(starts[starts > 0]), len(tokens_N)]  # at sentence starts
+  pieces = [_piece_examples(kind, tokens_N[a:b], *context_windows(
+                tokens_N[a:b], sentence_N[a:b], window, half_N[a:b]), window)
+            for a, b in zip(cuts[:-1], cuts[1:])]
+  if len(pieces) == 1:
+    return pieces[0]
+  return ({k: np.concatenate([ex[k] for ex, _ in pieces]) for k in pieces[0][0]},
+          np.concatenate([count for _, count in pieces]))
+
+
+def _piece_examples(kind: str, tokens_N, context_NxW, valid_NxW, window):
+  """_examples of whole sentences, from their context windows."""
   if kind == "pairs":
     count_N = valid_NxW.sum(axis=1)  # boolean indexing is row-major: centre by
     return {"centre": np.repeat(tokens_N, count_N),  # centre, offsets ascending

@@ -89,8 +89,10 @@ def _batch_maker(config: config_lib.Config, tokens: int) -> int:
     return windows + pairs * (8 * copies + 8 * (copies - 1))  # ids (x2), int64 permutation
   if kind == "cbow":
     return windows + chunk * ((4 + 5 * 2 * w) * copies + 8 * (copies - 1))
-  # The int64 argsort and the packed copy of every slot, then up to 2 rows of W per centre.
-  return windows + chunk * 2 * w * 12 + 2 * chunk * ((4 + 5 * w) * copies + 8 * (copies - 1))
+  # Windows and int32 index arrays of one piece (batches.PIECE_TOKENS), then up
+  # to 2 rows of W per centre, held twice while the pieces are joined.
+  piece = min(batches_lib.PIECE_TOKENS, chunk) * 2 * w * (6 + 8)
+  return piece + 2 * chunk * ((4 + 5 * w) * (copies + 1) + 8 * (copies - 1))
 
 
 def needs(est: dict, device_is_host: bool, devices: int = 1,
