@@ -200,16 +200,19 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
     kind = "cbow" if model == "cbow" else layout
     ex, count_N = _examples(kind, tokens_N, sentence_N, window, shrink_window, rng)
-    if shuffle:  # the schedule (by sorted example index) still advances evenly
-      order = rng.permutation(len(ex["centre"]))
+    # With shuffle, example e of the chunk is ex[order[e]]; the schedule (by
+    # example index e) still advances evenly.
+    order = rng.permutation(len(ex["centre"])) if shuffle else None
+    if order is not None and bucket_V is None:
       ex = {k: v[order] for k, v in ex.items()}
     ends_E, made = [], []  # each batch's last example (chunk index), and the batch
     for b in range(buckets):
       if bucket_V is None:
         rows_ex, index = ex, None
-      else:
-        index = np.flatnonzero(bucket_V[ex["centre"]] == b)
-        rows_ex = {k: v[index] for k, v in ex.items()}
+      else:  # one gather per bucket, from the unshuffled examples: no shuffled copy
+        in_bucket = bucket_V[ex["centre"]] == b
+        index = np.flatnonzero(in_bucket if order is None else in_bucket[order])
+        rows_ex = {k: v[index if order is None else order[index]] for k, v in ex.items()}
       n = len(rows_ex["centre"])
       if pending_rows[b] + n < batch_size:
         pending[b].append(rows_ex)
