@@ -1,0 +1,80 @@
+"""Host memory after each piece of a training run's start, in the trainer's order.
+
+  python benchmarks/memory_steps.py --corpus=PATH --loss=hs --sample=0 --min_count=1
+
+Prints the process's VmRSS (now) and VmHWM (peak so far) from /proc/self/status after: starting
+JAX, loading the corpus and building its tables (train.prepare_data), putting the loss's lookup
+tables on the device, dropping the host's copy of the Huffman tree, model.init_params, and each of
+the first --calls compiled calls on the epoch's real chunks (compilation and the batch maker's
+first corpus chunk included). Linux only. docs/SCALING_CURVES.md used it on the V = 1M corpus that
+benchmarks/scaling.py generates (its --scratch folder keeps it).
+"""
+
+import dataclasses
+import gc
+import os
+import sys
+
+from absl import app
+from absl import flags
+import jax
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
+from w2v_jax import model as model_lib  # pylint: disable=wrong-import-position
+from w2v_jax import train  # pylint: disable=wrong-import-position
+
+flags.DEFINE_string("corpus", "default", "Corpus (as run.py's --corpus).")
+flags.DEFINE_string("cache_dir", "", "As run.py.")
+flags.DEFINE_enum("model", "skipgram", list(config_lib.MODELS), "Model.")
+flags.DEFINE_enum("loss", "hs", list(config_lib.LOSSES), "Output layer.")
+flags.DEFINE_integer("dim", 100, "Embedding dimension.")
+flags.DEFINE_float("sample", 0.0, "Subsampling threshold.")
+flags.DEFINE_integer("min_count", 1, "As run.py.")
+flags.DEFINE_integer("calls", 3, "Compiled calls to make.")
+FLAGS = flags.FLAGS
+
+
+def report(what: str) -> None:
+  with open("/proc/self/status", encoding="ascii") as f:
+    fields = dict(line.split(":", 1) for line in f)
+  mib = lambda name: int(fields[name].split()[0]) // 1024
+  print(f"{what:40s} VmRSS {mib('VmRSS'):6d} MiB   VmHWM {mib('VmHWM'):6d} MiB", flush=True)
+
+
+def main(argv):
+  del argv
+  jax.numpy.zeros(1).block_until_ready()
+  report("JAX started")
+  config = config_lib.Config(corpus=FLAGS.corpus, cache_dir=FLAGS.cache_dir, model=FLAGS.model,
+                             loss=FLAGS.loss, dim=FLAGS.dim, sample=FLAGS.sample,
+                             min_count=FLAGS.min_count, platform="cpu").validate()
+  data = train.prepare_data(config)
+  report("corpus loaded, tables built")
+  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+  jax.block_until_ready(tables)
+  report("lookup tables on the device")
+  data = dataclasses.replace(data, noise_V=None, tree=None)
+  gc.collect()
+  report("host copies dropped")
+  params = model_lib.init_params(jax.random.PRNGKey(0), len(data.corpus.vocab), config.dim,
+                                 config.loss)
+  jax.block_until_ready(params)
+  report("init_params")
+  tx, train_chunk = model_lib.make_train_chunk(
+      config, tables, config.epochs * data.corpus.stats["vocab_tokens"],
+      config_lib.learning_rate(config))
+  state = model_lib.init_state(params, tx)
+  del params
+  chunks = train.grouped_batches(config, data, 0)
+  for i in range(FLAGS.calls):
+    chunk, _ = next(chunks)
+    chunk.pop("kept_done")
+    slots = chunk.pop("path_slots", None)
+    state, out = train_chunk(state, chunk, jax.random.PRNGKey(0), slots)
+    jax.block_until_ready(out)
+    report(f"compiled call {i + 1}" + (f" ({slots} path slots)" if slots else ""))
+
+
+if __name__ == "__main__":
+  app.run(main)
