@@ -5,8 +5,8 @@
 Prints the process's VmRSS (now) and VmHWM (peak so far) from /proc/self/status after: starting
 JAX, loading the corpus and building its tables (train.prepare_data), putting the loss's lookup
 tables on the device, dropping the host's copy of the Huffman tree, model.init_params, and each of
-the first --calls compiled calls on the epoch's real chunks (compilation and the batch maker's
-first corpus chunk included). Linux only. docs/SCALING_CURVES.md used it on the V = 1M corpus that
+making the first chunk of batches (the batch maker's first corpus chunk), and each of the first
+--calls compiled calls on the epoch's real chunks (the first ones compiling). Linux only. docs/SCALING_CURVES.md used it on the V = 1M corpus that
 benchmarks/scaling.py generates (its --scratch folder keeps it).
 """
 
@@ -69,6 +69,8 @@ def main(argv):
   chunks = train.grouped_batches(config, data, 0)
   for i in range(FLAGS.calls):
     chunk, _ = next(chunks)
+    if i == 0:
+      report("first chunk made")
     chunk.pop("kept_done")
     slots = chunk.pop("path_slots", None)
     state, out = train_chunk(state, chunk, jax.random.PRNGKey(0), slots)
