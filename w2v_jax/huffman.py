@@ -81,7 +81,6 @@ def build(counts_V: np.ndarray) -> HuffmanTree:
   return HuffmanTree(points_VxL=points, codes_VxL=codes, lengths_V=lengths)
 
 
-
 SLOT_MULTIPLE = 8  # path slots of a bucket, rounded up (bucket_bounds says why)
 
 

@@ -45,10 +45,15 @@ PREFETCH_BYTES = 32 << 20
 GIB = 1 << 30
 
 
+def _slots(config: config_lib.Config) -> int:
+  """Context slots per batch row (config.batch_rows)."""
+  return {"pairs": 1, "cbow": 2 * config.window,
+          "centres": config.window}[config_lib.batch_rows(config)]
+
+
 def chunk_bytes(config: config_lib.Config) -> int:
   """Host bytes of one compiled call's chunk of batches."""
-  slots = {"pairs": 1, "cbow": 2 * config.window,
-           "centres": config.window}[config_lib.batch_rows(config)]
+  slots = _slots(config)
   example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
   return config_lib.steps_per_call(config) * config_lib.batch_size(config) * example_bytes
 
@@ -62,8 +67,7 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   """Bytes per item (module docstring) for this config on a V-word, N-token corpus."""
   v, d, b = vocab_size, config.dim, config_lib.batch_size(config)
   out_rows = v - 1 if config.loss == "hs" else v
-  slots = {"pairs": 1, "cbow": 2 * config.window,
-           "centres": config.window}[config_lib.batch_rows(config)]
+  slots = _slots(config)
   gathered = {"ns": 1 + config.negative, "nce": 1 + config.negative, "hs": 40,
               "softmax": 0}[config.loss] + slots
   return {

@@ -88,14 +88,11 @@ def prepare_data(config: config_lib.Config) -> Data:
   noise_V = (sampling.noise_distribution(counts_V, config.ns_exponent)
              if config.loss in config_lib.SAMPLED_LOSSES else None)
   tree = huffman.build(counts_V) if config.loss == "hs" else None
-  path_bounds, bucket_V = (), None
-  if tree is not None and config_lib.path_buckets(config) > 1:
-    path_bounds = huffman.bucket_bounds(tree.lengths_V, counts_V * keep_V,
-                                        config_lib.path_buckets(config))
-    if len(path_bounds) > 1:
-      bucket_V = np.searchsorted(np.asarray(path_bounds), tree.lengths_V).astype(np.int32)
-    else:
-      path_bounds = ()
+  buckets = config_lib.path_buckets(config) if tree is not None else 1
+  bounds = huffman.bucket_bounds(tree.lengths_V, counts_V * keep_V, buckets) if buckets > 1 else ()
+  path_bounds = bounds if len(bounds) > 1 else ()  # one bucket: the longest code, as without
+  bucket_V = (np.searchsorted(np.asarray(path_bounds), tree.lengths_V).astype(np.int32)
+              if path_bounds else None)
   return Data(corpus=corpus, keep_V=keep_V, noise_V=noise_V, tree=tree,
               path_bounds=path_bounds, bucket_V=bucket_V)
 
