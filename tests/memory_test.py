@@ -1,7 +1,11 @@
 """The memory estimate: exact table sizes, refusals that name the flags to change."""
 
+import tracemalloc
+
+import numpy as np
 import pytest
 
+from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax import memory
 from w2v_jax.errors import UserError
@@ -50,10 +54,37 @@ def test_available_host_memory_is_found():
 
 
 def test_batch_maker_counts_one_chunk_of_examples():
-  """Skip-gram, window 5, shuffled: 1M tokens x (10 slots x 6 B + 6 pairs x 24 B)."""
+  """Skip-gram, window 5, shuffled: 1M tokens x (10 slots x 6 B + 6 pairs x 12 B)."""
   est = memory.estimate(config_lib.Config(), vocab_size=1000, tokens=10**8)
-  assert est["batch_maker"] == (1 << 20) * (10 * 6 + 6 * 24)
+  assert est["batch_maker"] == (1 << 20) * (10 * 6 + 6 * 12)
   small = memory.estimate(config_lib.Config(shuffle=False), vocab_size=1000, tokens=1000)
   assert small["batch_maker"] == 1000 * (10 * 6 + 6 * 8)  # a corpus smaller than a chunk
   cbow = memory.estimate(config_lib.Config(model="cbow"), vocab_size=1000, tokens=1000)
-  assert cbow["batch_maker"] == 1000 * (10 * 6 + 54 * 2 + 8)
+  assert cbow["batch_maker"] == 1000 * (10 * 6 + 40 + 54 + 4)
+
+
+@pytest.mark.parametrize("model,loss,buckets", [("skipgram", "ns", 1), ("cbow", "ns", 1),
+                                                ("skipgram", "hs", 2)])
+def test_batch_maker_estimate_covers_its_measured_peak(model, loss, buckets):
+  """One chunk's epoch of batches, its NumPy allocations traced: the estimate is no
+  lower than their peak, and not far above it (a batch maker that holds copies of
+  its examples again shows up here)."""
+  tokens, vocab = 1 << 18, 5000
+  rng = np.random.default_rng(0)
+  ids = rng.zipf(1.3, size=tokens).clip(max=vocab).astype(np.int32) - 1
+  offsets = np.arange(0, tokens + 1, 20)
+  config = config_lib.Config(model=model, loss=loss, path_buckets=buckets)
+  bucket_V = (np.arange(vocab) % 2) if buckets > 1 else None
+  tracemalloc.start()
+  try:
+    start = tracemalloc.get_traced_memory()[0]
+    for _ in batches_lib.iterate_epoch(
+        ids, offsets, np.ones(vocab), model=model, window=config.window,
+        shrink_window=True, batch_size=config_lib.batch_size(config), seed=0, epoch=0,
+        shuffle=True, layout=config_lib.skipgram_layout(config), bucket_V=bucket_V):
+      pass
+    peak = tracemalloc.get_traced_memory()[1] - start
+  finally:
+    tracemalloc.stop()
+  est = memory.estimate(config, vocab_size=vocab, tokens=tokens)["batch_maker"]
+  assert peak <= est <= 2 * peak, (peak, est)

@@ -132,8 +132,10 @@ def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng,
             for a, b in zip(cuts[:-1], cuts[1:])]
   if len(pieces) == 1:
     return pieces[0]
-  return ({k: np.concatenate([ex[k] for ex, _ in pieces]) for k in pieces[0][0]},
-          np.concatenate([count for _, count in pieces]))
+  ex = {}
+  for k in list(pieces[0][0]):  # key by key, each piece's array freed once joined
+    ex[k] = np.concatenate([piece.pop(k) for piece, _ in pieces])
+  return ex, np.concatenate([count for _, count in pieces])
 
 
 def _piece_examples(kind: str, tokens_N, context_NxW, valid_NxW, window):
@@ -144,9 +146,10 @@ def _piece_examples(kind: str, tokens_N, context_NxW, valid_NxW, window):
             "context": context_NxW[valid_NxW]}, count_N
   if kind == "cbow":
     has_context = valid_NxW.any(axis=1)
-    return {"centre": tokens_N[has_context],
-            "context": np.where(valid_NxW, context_NxW, 0)[has_context],
-            "context_mask": valid_NxW[has_context]}, has_context.astype(np.int64)
+    context, mask = context_NxW[has_context], valid_NxW[has_context]
+    context[~mask] = 0  # in the copy: no third [N, 2W] array
+    return ({"centre": tokens_N[has_context], "context": context, "context_mask": mask},
+            has_context.astype(np.int64))
   # A centre's valid slots are one run of columns: the left ones end at offset
   # -1 and the right ones start at +1 (the window and the sentence both stop
   # them further out), so packing is a shift by the first valid column, and
@@ -200,49 +203,65 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
     kind = "cbow" if model == "cbow" else layout
     ex, count_N = _examples(kind, tokens_N, sentence_N, window, shrink_window, rng)
-    # With shuffle, example e of the chunk is ex[order[e]]; the schedule (by
-    # example index e) still advances evenly.
-    order = rng.permutation(len(ex["centre"])) if shuffle else None
-    if order is not None and bucket_V is None:
-      ex = {k: v[order] for k, v in ex.items()}
-    ends_E, made = [], []  # each batch's last example (chunk index), and the batch
+    # With shuffle, the example at position e of the chunk is ex[order[e]]; the
+    # schedule (by position e) still advances evenly. A batch's rows are
+    # gathered from `ex` when it is yielded: no shuffled or per-bucket copy of
+    # the chunk's examples, and nothing per batch is held beforehand.
+    order = None
+    if shuffle:  # rng.permutation(E)'s order and draws, in int32
+      order = np.arange(len(ex["centre"]), dtype=np.int32)
+      rng.shuffle(order)
+    plans, ends_E = [], []  # per bucket with batches: (bucket, source, ends, pending before)
     for b in range(buckets):
       if bucket_V is None:
-        rows_ex, index = ex, None
-      else:  # one gather per bucket, from the unshuffled examples: no shuffled copy
+        position, source = None, order  # every position; its example (None: itself)
+        n = len(ex["centre"])
+      else:
         in_bucket = bucket_V[ex["centre"]] == b
-        index = np.flatnonzero(in_bucket if order is None else in_bucket[order])
-        rows_ex = {k: v[index if order is None else order[index]] for k, v in ex.items()}
-      n = len(rows_ex["centre"])
+        position = np.flatnonzero(in_bucket if order is None else in_bucket[order]).astype(np.int32)
+        source = position if order is None else order[position]
+        n = len(source)
       if pending_rows[b] + n < batch_size:
-        pending[b].append(rows_ex)
+        pending[b].append(_rows(ex, source, 0, n, copy=True))
         pending_rows[b] += n
         continue
       first = batch_size - pending_rows[b]  # rows of this chunk that complete the first batch
       ends = np.arange(first, n + 1, batch_size)  # exclusive ends of this chunk's batches
-      ends_E.append(ends - 1 if index is None else index[ends - 1])
-      for i, end in enumerate(ends):
-        if i == 0:
-          rows = {k: np.concatenate([p[k] for p in pending[b]] + [v[:end]])
-                  for k, v in rows_ex.items()}
-        else:
-          rows = {k: v[end - batch_size:end] for k, v in rows_ex.items()}
-        made.append((b, rows))
-      pending[b] = [{k: v[ends[-1]:].copy() for k, v in rows_ex.items()}]  # frees the chunk
+      ends_E.append(ends - 1 if position is None else position[ends - 1])
+      plans.append((b, source, ends, pending[b]))
+      pending[b] = [_rows(ex, source, ends[-1], n, copy=True)]
       pending_rows[b] = n - ends[-1]
-    if made:
+    if plans:
+      plan_B = np.concatenate([np.full(len(ends), p) for p, (_, _, ends, _) in enumerate(plans)])
+      end_B = np.concatenate([ends for _, _, ends, _ in plans])
       ends_E = np.concatenate(ends_E)
       centre_E = np.searchsorted(np.cumsum(count_N), ends_E, side="right")
       words_E, kept_E = position_N[centre_E] + 1, kept + centre_E + 1
       for i in np.argsort(ends_E, kind="stable"):
-        yield _to_batch(made[i][1], batch_size, int(words_E[i]), int(kept_E[i]),
-                        None if bucket_V is None else made[i][0])
+        b, source, ends, before = plans[plan_B[i]]
+        end = int(end_B[i])
+        if end == ends[0]:
+          rows = _rows(ex, source, 0, end)
+          rows = {k: np.concatenate([p[k] for p in before] + [v]) for k, v in rows.items()}
+        else:
+          rows = _rows(ex, source, end - batch_size, end)
+        yield _to_batch(rows, batch_size, int(words_E[i]), int(kept_E[i]),
+                        None if bucket_V is None else b)
     kept += len(tokens_N)
+    del ex, order, plans  # before the next chunk's examples are made
   for b in range(buckets):  # each bucket's last batch ends the epoch
     if pending_rows[b]:
       rows = {k: np.concatenate([p[k] for p in pending[b]]) for k in pending[b][0]}
       yield _to_batch(rows, batch_size, int(offsets[-1]), kept,
                       None if bucket_V is None else b)
+
+
+def _rows(ex: dict, source: Optional[np.ndarray], lo: int, hi: int, copy: bool = False) -> dict:
+  """Examples at positions lo..hi-1: ex's rows source[lo:hi], or lo..hi-1 without a
+  source; copied (not views of ex) with copy=True or a source."""
+  if source is None:
+    return {k: v[lo:hi].copy() if copy else v[lo:hi] for k, v in ex.items()}
+  return {k: v[source[lo:hi]] for k, v in ex.items()}
 
 
 def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int,
@@ -252,7 +271,11 @@ def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int,
   n = len(rows["centre"])
   batch = {}
   for k, v in rows.items():
-    padded = np.zeros((batch_size,) + v.shape[1:], dtype=np.bool_ if v.dtype == np.bool_ else np.int32)
+    dtype = np.bool_ if v.dtype == np.bool_ else np.int32
+    if n == batch_size and v.dtype == dtype and v.flags.owndata:  # already a batch's own rows
+      batch[k] = v
+      continue
+    padded = np.zeros((batch_size,) + v.shape[1:], dtype=dtype)
     padded[:n] = v
     batch[k] = padded
   batch["mask"] = np.arange(batch_size) < n
