@@ -54,13 +54,15 @@ def test_available_host_memory_is_found():
 
 
 def test_batch_maker_counts_one_chunk_of_examples():
-  """Skip-gram, window 5, shuffled: 1M tokens x (10 slots x 6 B + 6 pairs x 12 B)."""
+  """Skip-gram, window 5, shuffled: a piece's 10 slots x 6 B per token, and the
+  chunk's 6 pairs per token x 16 B (two int32 ids, one more while the pieces are
+  joined, an int32 position)."""
   est = memory.estimate(config_lib.Config(), vocab_size=1000, tokens=10**8)
-  assert est["batch_maker"] == (1 << 20) * (10 * 6 + 6 * 12)
+  assert est["batch_maker"] == (1 << 17) * 10 * 6 + (1 << 20) * 6 * 16
   small = memory.estimate(config_lib.Config(shuffle=False), vocab_size=1000, tokens=1000)
-  assert small["batch_maker"] == 1000 * (10 * 6 + 6 * 8)  # a corpus smaller than a chunk
+  assert small["batch_maker"] == 1000 * (10 * 6 + 6 * 12)  # a corpus smaller than a chunk
   cbow = memory.estimate(config_lib.Config(model="cbow"), vocab_size=1000, tokens=1000)
-  assert cbow["batch_maker"] == 1000 * (10 * 6 + 40 + 54 + 4)
+  assert cbow["batch_maker"] == 1000 * (10 * 6 + 54 + 40 + 4)
 
 
 @pytest.mark.parametrize("model,loss,buckets", [("skipgram", "ns", 1), ("cbow", "ns", 1),

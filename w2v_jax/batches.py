@@ -40,11 +40,12 @@ from w2v_jax import sampling
 
 Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done: int
 CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled together
-# Skip-gram's by-centre rows are made from whole sentences of about this many
-# tokens at a time (the same rows): their [N, 2W] windows and index arrays are
-# several times the rows they give (at V = 1M, 2^20-token chunks: the batch
-# maker's peak +350 -> +250 MiB). Pairs and CBOW rows are about as large as the
-# windows they come from, and joining pieces cost more than it saved.
+# A chunk's examples are made from whole sentences of about this many tokens at
+# a time (the same examples): the [N, 2W] windows and index arrays behind them
+# are then held for a piece only, and the pieces are joined key by key (at V =
+# 1M, 2^20-token chunks, the traced peak of an epoch's batch maker: by centre
+# +350 -> +250 MiB when it came in; pairs 151 -> 122 MiB, CBOW 152 -> 141 MiB
+# once joins went key by key).
 PIECE_TOKENS = 1 << 17
 
 
@@ -116,14 +117,14 @@ def _examples(kind: str, tokens_N, sentence_N, window, shrink_window, rng,
   several rows (at most 2). Of the 2W slots about half hold a word (the
   dynamic window, sentence ends), so rows of W waste less of the step.
 
-  By-centre rows are made PIECE_TOKENS tokens (whole sentences) at a time
+  Examples are made PIECE_TOKENS tokens (whole sentences) at a time
   (piece_tokens), the half-widths drawn for the whole chunk first, so pieces
   change nothing.
   Examples come centre by centre, so example e belongs to the centre
   searchsorted(cumsum(count_N), e, side="right"); only the schedule at batch
   ends needs that (iterate_epoch), so nothing per centre is copied per example.
   """
-  piece_tokens = piece_tokens or (PIECE_TOKENS if kind == "centres" else len(tokens_N) + 1)
+  piece_tokens = piece_tokens or PIECE_TOKENS
   half_N = half_widths(len(tokens_N), window, shrink_window, rng)
   starts = np.searchsorted(sentence_N, sentence_N[piece_tokens::piece_tokens], side="left")
   cuts = np.r_[0, np.unique(starts[starts > 0]), len(tokens_N)]  # at sentence starts
@@ -248,7 +249,7 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
         yield _to_batch(rows, batch_size, int(words_E[i]), int(kept_E[i]),
                         None if bucket_V is None else b)
     kept += len(tokens_N)
-    del ex, order, plans  # before the next chunk's examples are made
+    del ex, order, plans, source, position  # before the next chunk's examples are made
   for b in range(buckets):  # each bucket's last batch ends the epoch
     if pending_rows[b]:
       rows = {k: np.concatenate([p[k] for p in pending[b]]) for k in pending[b][0]}

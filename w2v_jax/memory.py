@@ -10,10 +10,10 @@ corpus, in bytes:
   batches     the host chunks in flight: the prefetch queue (prefetch_depth),
               the one being made and the one being trained on
   batch_maker the examples of one chunk of the corpus (batches.CHUNK_TOKENS
-              tokens) while they are made and shuffled: per token its 2W
-              context slots and their masks, and per example its ids (plus an
-              int32 position with shuffle; batches are gathered from them as
-              they are yielded)
+              tokens) while they are made and shuffled: per token of a piece
+              (batches.PIECE_TOKENS) its 2W context slots and their masks,
+              and per example its ids (plus an int32 position with shuffle;
+              batches are gathered from them as they are yielded)
   rows        the rows one step gathers, their gradients and updates:
               B (K + 1 + context slots) x D for ns and nce, B (L + slots) x D for hs
               (L counted as 40, a deep Huffman path), B x slots x D for softmax
@@ -86,20 +86,21 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
 def _batch_maker(config: config_lib.Config, tokens: int) -> int:
   """Bytes batches.iterate_epoch holds for one chunk (module docstring); no subsampling."""
   chunk, w = min(batches_lib.CHUNK_TOKENS, tokens), config.window
-  windows = chunk * 2 * w * 6  # int32 ids, bool mask and one bool temporary per slot
+  # The windows of one piece (batches.PIECE_TOKENS): int32 ids, a bool mask and
+  # a bool temporary per slot, and by centre int32 index arrays.
+  piece = min(batches_lib.PIECE_TOKENS, chunk) * 2 * w
   order = 4 if config.shuffle else 0  # an int32 position per example
   kind = config_lib.batch_rows(config)
+  # The examples, plus their largest array once more while the pieces are joined.
   if kind == "pairs":
     pairs = chunk * (w + 1 if config.shrink_window else 2 * w)  # 2 E[half-width] per centre
-    return windows + pairs * (8 + order)
-  if kind == "cbow":  # the window ids are held while the rows with context are copied
-    return windows + chunk * (4 * 2 * w + 4 + 5 * 2 * w + order)
-  # Windows and int32 index arrays of one piece (batches.PIECE_TOKENS), then up
-  # to 2 rows of W per centre, their context ids held twice while the pieces are
-  # joined, and with path buckets each bucket's positions and rows (int32).
-  piece = min(batches_lib.PIECE_TOKENS, chunk) * 2 * w * (6 + 8)
+    return piece * 6 + pairs * (8 + 4 + order)
+  if kind == "cbow":
+    return piece * 6 + chunk * (4 + 5 * 2 * w + 4 * 2 * w + order)
+  # Up to 2 rows of W per centre, and with path buckets each bucket's positions
+  # and rows (int32).
   buckets = 8 if config_lib.path_buckets(config) > 1 else 0
-  return piece + 2 * chunk * (4 + 5 * w + 4 * w + order + buckets)
+  return piece * (6 + 8) + 2 * chunk * (4 + 5 * w + 4 * w + order + buckets)
 
 
 def needs(est: dict, device_is_host: bool, devices: int = 1,
