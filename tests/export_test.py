@@ -54,5 +54,18 @@ def test_params_npz_holds_tables_and_vocabulary(tmp_path):
   export.write_params(path, params, ["a", "b", "c"], [5, 3, 1])
   loaded = np.load(path)
   assert list(loaded["words"]) == ["a", "b", "c"] and list(loaded["counts"]) == [5, 3, 1]
+  assert export.read_words(loaded) == ["a", "b", "c"]
   np.testing.assert_array_equal(loaded["emb_in"], params["emb_in"])
   assert os.listdir(tmp_path) == ["params.npz"]
+
+
+def test_params_npz_vocabulary_with_a_long_word_stays_small(tmp_path):
+  """A fixed-width `words` array would be V x 5,000 chars x 4 bytes; without it the
+  file holds the words' UTF-8 text once."""
+  words = [f"w{i}" for i in range(2000)] + ["=" * 5000, "naïve"]
+  path = str(tmp_path / "params.npz")
+  export.write_params(path, {"emb_in": np.zeros((len(words), 2))}, words, np.ones(len(words)))
+  loaded = np.load(path)
+  assert "words" not in loaded.files
+  assert export.read_words(loaded) == words
+  assert os.path.getsize(path) < 100_000  # fixed width: 2002 x 5000 x 4 B = 40 MB

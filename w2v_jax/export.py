@@ -43,9 +43,31 @@ def export_vectors(params: dict, which: str) -> np.ndarray:
   return np.asarray(params["emb_in"]) + np.asarray(params["emb_out"])
 
 
+# params.npz's `words` is a fixed-width array, V x the longest word x 4 bytes:
+# written only while no word is longer than this (word2vec.c's MAX_STRING). A
+# vocabulary with a longer word (a run of '=' kept by min_count, a URL) would
+# make it GiBs at the end of a run; `words_utf8` is always written.
+FIXED_WIDTH_WORD_CHARS = 100
+
+
 def write_params(path: str, params: dict, words, counts) -> None:
-  """Every table plus the vocabulary, in one .npz."""
+  """Every table plus the vocabulary, in one .npz.
+
+  The vocabulary: `counts`, `words_utf8` (the words joined by newlines, UTF-8
+  bytes; read_words) and, while no word is longer than FIXED_WIDTH_WORD_CHARS,
+  `words` as a NumPy string array.
+  """
   tmp = _atomic_path(path) + ".npz"  # np.savez appends .npz to names without it
   arrays = {k: np.asarray(v) for k, v in params.items()}
-  np.savez(tmp, words=np.asarray(words, dtype=str), counts=np.asarray(counts), **arrays)
+  vocab = {"words_utf8": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
+           "counts": np.asarray(counts)}
+  if max(map(len, words), default=0) <= FIXED_WIDTH_WORD_CHARS:
+    vocab["words"] = np.asarray(words, dtype=str)
+  np.savez(tmp, **vocab, **arrays)
   os.replace(tmp, path)
+
+
+def read_words(npz) -> list[str]:
+  """The vocabulary of a loaded params.npz (np.load), whatever its words' lengths."""
+  text = npz["words_utf8"].tobytes().decode("utf-8")
+  return text.split("\n") if text or len(npz["counts"]) else []
