@@ -6,14 +6,20 @@ Prints the process's VmRSS (now) and VmHWM (peak so far) from /proc/self/status 
 JAX, loading the corpus and building its tables (train.prepare_data), putting the loss's lookup
 tables on the device, dropping the host's copy of the Huffman tree, model.init_params, and each of
 making the first chunk of batches (the batch maker's first corpus chunk), and each of the first
---calls compiled calls on the epoch's real chunks (the first ones compiling). Linux only. docs/SCALING_CURVES.md used it on the V = 1M corpus that
-benchmarks/scaling.py generates (its --scratch folder keeps it).
+--calls compiled calls on the epoch's real chunks (the first ones compiling). After loading the
+corpus it also prints what the vocabulary's Python strings take (sys.getsizeof).
+
+With --batch_maker it instead makes one epoch of the trainer's grouped batches
+(train.grouped_batches) with tracemalloc on, and prints their NumPy and Python allocations' peak:
+the batch maker's own memory, without what the allocator keeps. Linux only. docs/SCALING_CURVES.md
+used it on the V = 1M corpus that benchmarks/scaling.py generates (its --scratch folder keeps it).
 """
 
 import dataclasses
 import gc
 import os
 import sys
+import tracemalloc
 
 from absl import app
 from absl import flags
@@ -32,6 +38,8 @@ flags.DEFINE_integer("dim", 100, "Embedding dimension.")
 flags.DEFINE_float("sample", 0.0, "Subsampling threshold.")
 flags.DEFINE_integer("min_count", 1, "As run.py.")
 flags.DEFINE_integer("calls", 3, "Compiled calls to make.")
+flags.DEFINE_bool("batch_maker", False,
+                  "Only the traced peak of one epoch's batches (see the module docstring).")
 FLAGS = flags.FLAGS
 
 
@@ -51,6 +59,17 @@ def main(argv):
                              min_count=FLAGS.min_count, platform="cpu").validate()
   data = train.prepare_data(config)
   report("corpus loaded, tables built")
+  words = data.corpus.vocab.words
+  strings = sys.getsizeof(words) + sum(map(sys.getsizeof, words))
+  print(f"{'  of which the vocabulary strings':40s} {strings / 2**20:6.0f} MiB", flush=True)
+  if FLAGS.batch_maker:
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    for _ in train.grouped_batches(config, data, 0):
+      pass
+    peak = tracemalloc.get_traced_memory()[1] - start
+    print(f"{'one epoch of batches, traced peak':40s} {peak / 2**20:6.0f} MiB", flush=True)
+    return
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
   jax.block_until_ready(tables)
   report("lookup tables on the device")

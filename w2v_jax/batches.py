@@ -42,10 +42,8 @@ Batch = dict  # str -> np.ndarray with a leading [B] axis; words_done, kept_done
 CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled together
 # A chunk's examples are made from whole sentences of about this many tokens at
 # a time (the same examples): the [N, 2W] windows and index arrays behind them
-# are then held for a piece only, and the pieces are joined key by key (at V =
-# 1M, 2^20-token chunks, the traced peak of an epoch's batch maker: by centre
-# +350 -> +250 MiB when it came in; pairs 151 -> 122 MiB, CBOW 152 -> 141 MiB
-# once joins went key by key).
+# are then held for a piece only, and the pieces are joined key by key
+# (docs/SCALING_CURVES.md measures the batch maker's memory).
 PIECE_TOKENS = 1 << 17
 
 
