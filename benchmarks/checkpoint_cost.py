@@ -25,9 +25,8 @@ from absl import flags
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from w2v_jax import checkpoint  # pylint: disable=wrong-import-position
-from w2v_jax import model as model_lib  # pylint: disable=wrong-import-position
+from w2v_jax import checkpoint
+from w2v_jax import model as model_lib
 
 flags.DEFINE_integer("vocab", 9775, "Rows V of each table.")
 flags.DEFINE_integer("dim", 100, "Dimension D.")

@@ -50,12 +50,11 @@ from absl import flags
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import datasets  # pylint: disable=wrong-import-position
-from w2v_jax import evaluate  # pylint: disable=wrong-import-position
-import host  # pylint: disable=wrong-import-position  (benchmarks/host.py)
+from w2v_jax import config as config_lib
+from w2v_jax import datasets
+from w2v_jax import evaluate
+from w2v_jax import record
 
 MODELS = {"sg-ns": ("skipgram", "ns"), "cbow-ns": ("cbow", "ns"), "sg-hs": ("skipgram", "hs"),
           "cbow-hs": ("cbow", "hs"), "sg-softmax": ("skipgram", "softmax"),
@@ -171,9 +170,9 @@ def wait_for_quiet(below: float = 0.25, max_wait: float = 900.0) -> float:
   """Waits until the machine uses fewer than `below` cores (over 2 s); the seconds waited."""
   start = time.time()
   while time.time() - start < max_wait:
-    busy, t = host.busy_cpu_seconds(), time.time()
+    busy, t = record.busy_cpu_seconds(), time.time()
     time.sleep(2.0)
-    if (host.busy_cpu_seconds() - busy) / (time.time() - t) < below:
+    if (record.busy_cpu_seconds() - busy) / (time.time() - t) < below:
       break
   return time.time() - start
 
@@ -189,13 +188,13 @@ def run_one(tool, model, seed, corpus, corpus_tokens, scratch, score=True):
   cmd, vectors = RUNNERS[tool](s, corpus, os.path.join(work, "vectors.bin"), work)
   cores = set(sorted(os.sched_getaffinity(0))[:FLAGS.cores])
   own_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-  start, busy = time.time(), host.busy_cpu_seconds()
+  start, busy = time.time(), record.busy_cpu_seconds()
   done = subprocess.run(cmd, capture_output=True, text=True, check=False,
                         preexec_fn=lambda: os.sched_setaffinity(0, cores))
   seconds = time.time() - start
   own_after = resource.getrusage(resource.RUSAGE_CHILDREN)
   own = (own_after.ru_utime - own_before.ru_utime) + (own_after.ru_stime - own_before.ru_stime)
-  others = max(host.busy_cpu_seconds() - busy - own, 0.0) / seconds
+  others = max(record.busy_cpu_seconds() - busy - own, 0.0) / seconds
   if done.returncode != 0:
     sys.exit(f"{tool} {model} seed {seed} failed ({done.returncode}):\n{done.stderr[-3000:]}")
   row = {"tool": tool, "model": model, "seed": seed, "seconds": round(seconds, 2),
@@ -299,7 +298,7 @@ def table(summary) -> list[str]:
 
 
 def machine() -> str:
-  cpu = host.cpu_model()
+  cpu = record.cpu_model()
   versions = []
   for package in ("jax", "gensim", "fasttext", "numpy", "word2vec"):
     try:

@@ -25,10 +25,9 @@ from absl import app
 from absl import flags
 import jax
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import model as model_lib  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+from w2v_jax import config as config_lib
+from w2v_jax import model as model_lib
+from w2v_jax import train
 
 flags.DEFINE_string("corpus", "default", "Corpus (as run.py's --corpus).")
 flags.DEFINE_string("cache_dir", "", "As run.py.")

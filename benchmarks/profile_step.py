@@ -22,7 +22,6 @@ import gzip
 import itertools
 import json
 import os
-import sys
 import tempfile
 import time
 
@@ -31,11 +30,10 @@ from absl import flags
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from w2v_jax import batches as batches_lib  # pylint: disable=wrong-import-position
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import model as model_lib  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+from w2v_jax import batches as batches_lib
+from w2v_jax import config as config_lib
+from w2v_jax import model as model_lib
+from w2v_jax import train
 
 flags.DEFINE_string("corpus", "offline-prose", "Corpus (as run.py's --corpus).")
 flags.DEFINE_enum("model", "skipgram", list(config_lib.MODELS), "Model.")

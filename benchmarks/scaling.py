@@ -71,12 +71,11 @@ from absl import flags
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import corpus as corpus_lib  # pylint: disable=wrong-import-position
-from w2v_jax import huffman  # pylint: disable=wrong-import-position
-import host  # pylint: disable=wrong-import-position  (benchmarks/host.py)
+from w2v_jax import config as config_lib
+from w2v_jax import corpus as corpus_lib
+from w2v_jax import huffman
+from w2v_jax import record
 
 CURVES = ("vocab", "negative", "corpus", "dim", "parts")
 SENTENCE_WORDS = 20
@@ -205,9 +204,9 @@ def wait_for_quiet() -> float:
   """Waits until other processes use fewer than --quiet_below cores; the seconds waited."""
   start = time.time()
   while True:
-    busy, t = host.busy_cpu_seconds(), time.time()
+    busy, t = record.busy_cpu_seconds(), time.time()
     time.sleep(1.0)
-    load = (host.busy_cpu_seconds() - busy) / (time.time() - t)
+    load = (record.busy_cpu_seconds() - busy) / (time.time() - t)
     if load < FLAGS.quiet_below:
       return time.time() - start
     if time.time() - start > FLAGS.quiet_wait_secs:
@@ -231,7 +230,7 @@ def run_child(cmd: list[str], log_path: str, metrics_path: str = "",
   records, offset, window = [], 0, []
   hwm_first = hwm_epoch = 0
   stopped = ""
-  start, busy = time.time(), host.busy_cpu_seconds()
+  start, busy = time.time(), record.busy_cpu_seconds()
   with open(log_path, "w", encoding="utf-8") as log:
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pin())
   while True:
@@ -247,7 +246,7 @@ def run_child(cmd: list[str], log_path: str, metrics_path: str = "",
         hwm_epoch = hwm
       records += new
       if new:
-        sample = (len(records), _cpu_seconds(proc.pid), host.busy_cpu_seconds())
+        sample = (len(records), _cpu_seconds(proc.pid), record.busy_cpu_seconds())
         window = [window[0] if window else sample, sample]
     if not stopped and records and records[-1]["elapsed_s"] - records[0]["elapsed_s"] >= \
         stop_after_secs:
@@ -263,7 +262,7 @@ def run_child(cmd: list[str], log_path: str, metrics_path: str = "",
   if metrics_path:
     records += _read_records(metrics_path, offset)[0]
   wall = time.time() - start
-  others = host.busy_cpu_seconds() - busy - usage.ru_utime - usage.ru_stime
+  others = record.busy_cpu_seconds() - busy - usage.ru_utime - usage.ru_stime
   return {"records": records, "returncode": proc.returncode, "stopped": stopped,
           "wall_s": round(wall, 2), "peak_rss": usage.ru_maxrss * 1024,
           "hwm_first": hwm_first, "hwm_epoch": hwm_epoch,
@@ -651,7 +650,7 @@ def _cache_sizes() -> str:
 
 
 def machine() -> str:
-  cpu = host.cpu_model()
+  cpu = record.cpu_model()
   memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
   versions = []
   for package in ("jax", "jaxlib", "numpy", "matplotlib"):

@@ -26,18 +26,16 @@ from profile_step.py, the bandwidths are assumptions stated in the flags.
 import collections
 import os
 import re
-import sys
 
 from absl import app
 from absl import flags
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import model as model_lib  # pylint: disable=wrong-import-position
-from w2v_jax import parallel  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+from w2v_jax import config as config_lib
+from w2v_jax import model as model_lib
+from w2v_jax import parallel
+from w2v_jax import train
 
 flags.DEFINE_string("corpus", "", "Corpus (as run.py's --corpus); the batches' shapes matter.")
 flags.DEFINE_enum("model", "skipgram", list(config_lib.MODELS), "Model.")

@@ -33,8 +33,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import compare  # pylint: disable=wrong-import-position  (its flags and runners)
+import compare
 
 flags.DEFINE_integer("repeats", 3, "Runs per (model, tool); medians over them.")
 flags.DEFINE_integer("slice_tokens", 0, "Use the corpus's first this many tokens (0 = all).")

@@ -19,22 +19,19 @@ import json
 import os
 import platform
 import resource
-import sys
 import time
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import datasets  # pylint: disable=wrong-import-position
-from w2v_jax import errors  # pylint: disable=wrong-import-position
-from w2v_jax import offline_corpus  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
-import host  # pylint: disable=wrong-import-position  (benchmarks/host.py)
+from w2v_jax import config as config_lib
+from w2v_jax import datasets
+from w2v_jax import errors
+from w2v_jax import offline_corpus
+from w2v_jax import train
+from w2v_jax import record
 
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
 
@@ -190,11 +187,11 @@ def _train(name: str, config: config_lib.Config, trainer: Callable):
   workdir = os.path.join(config.workdir, f"{name}-{len(load_records(name))}-{os.getpid()}")
   config = dataclasses.replace(config, workdir=workdir)
   os.makedirs(workdir, exist_ok=True)
-  busy0, own0 = host.busy_cpu_seconds(), _own_cpu_seconds()
+  busy0, own0 = record.busy_cpu_seconds(), _own_cpu_seconds()
   start = time.time()
   summary = trainer(config)
   wall = time.time() - start
-  others = host.busy_cpu_seconds() - busy0 - (_own_cpu_seconds() - own0)
+  others = record.busy_cpu_seconds() - busy0 - (_own_cpu_seconds() - own0)
   return summary, {"other_cores": round(max(others, 0.0) / wall, 2),
                    "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
 
@@ -252,7 +249,7 @@ def metric_table(groups: Sequence[tuple], first_column: str,
 
 def machine() -> str:
   cores = len(os.sched_getaffinity(0))
-  return f"{host.cpu_model()}, {cores} cores, {platform.system()}, Python {platform.python_version()}"
+  return f"{record.cpu_model()}, {cores} cores, {platform.system()}, Python {platform.python_version()}"
 
 
 def busy_note(records: Sequence[dict]) -> str:

@@ -35,17 +35,15 @@ them only within this table.
 import dataclasses
 import itertools
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import datasets  # pylint: disable=wrong-import-position
-from w2v_jax import evaluate  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+import common  # experiments/common.py
+from w2v_jax import config as config_lib
+from w2v_jax import datasets
+from w2v_jax import evaluate
+from w2v_jax import train
 
 NAME = "compare_output_layers"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/compare_output_layers.py"

@@ -38,7 +38,7 @@ LAYOUTS = {"1": (1, "replicated"), "8-replicated": (8, "replicated"), "8-rows": 
            "2-processes-joined": (2, "rows"), "2-processes": (-1, "rows")}
 DEFAULT_LAYOUTS = "1,8-replicated,8-rows,2-processes-joined"
 # run.py, with the loop fed what two processes would feed (train.joined_process_chunks).
-JOINED = ("import sys; sys.path.insert(0, {root!r}); sys.argv = {argv!r}; import run; "
+JOINED = ("import sys; sys.argv = {argv!r}; import run; "
           "from w2v_jax import train; train.epoch_chunks = lambda config, data, epoch: "
           "train.joined_process_chunks(config, data, epoch, 2); run.run()")
 
@@ -69,10 +69,10 @@ def run_one(layout: str, seed: int, workroot: str) -> dict:
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
     if layout == "2-processes-joined":
       argv = cmd[1:] + [f"--workdir={workdir}"]
-      cmd = [sys.executable, "-c", JOINED.format(root=ROOT, argv=argv)]
+      cmd = [sys.executable, "-c", JOINED.format(argv=argv)]
     else:
       cmd = cmd + [f"--workdir={workdir}"]
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=ROOT)
   with open(os.path.join(workdir, "eval.json")) as f:
     results = json.load(f)
   with open(os.path.join(workdir, "summary.json")) as f:

@@ -46,15 +46,13 @@ optimum), and u.v closest to the target for the most frequent pairs.
 
 import dataclasses
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
-from w2v_jax import evaluate  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+import common  # experiments/common.py
+from w2v_jax import evaluate
+from w2v_jax import train
 
 NAME = "pmi_check"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/pmi_check.py"

@@ -24,11 +24,9 @@ cost.
 
 import dataclasses
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
+import common  # experiments/common.py
 
 NAME = "sweep_ns_exponent"
 COMMAND = "taskset -c 1 .venv/bin/python experiments/sweep_ns_exponent.py"

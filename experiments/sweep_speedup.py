@@ -26,10 +26,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
-import host  # pylint: disable=wrong-import-position  (benchmarks/host.py)
+import common  # experiments/common.py
+from w2v_jax import record
 
 NAME = "sweep_speedup"
 COMMAND = "taskset -c 1 .venv/bin/python experiments/sweep_speedup.py"
@@ -39,13 +38,13 @@ RUN = os.path.join(common.ROOT, "run.py")
 
 def timed(commands: list) -> dict:
   """Runs the commands one after another: wall time, and CPU seconds of the machine and of them."""
-  busy0, own0, start = host.busy_cpu_seconds(), _children_cpu_seconds(), time.time()
+  busy0, own0, start = record.busy_cpu_seconds(), _children_cpu_seconds(), time.time()
   for command in commands:
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode:
       sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-2000:]}")
   wall = time.time() - start
-  others = host.busy_cpu_seconds() - busy0 - (_children_cpu_seconds() - own0)
+  others = record.busy_cpu_seconds() - busy0 - (_children_cpu_seconds() - own0)
   return {"wall": wall, "other_cores": max(others, 0.0) / wall}
 
 

@@ -25,15 +25,13 @@ table, since the machine is shared (see the busy note in the .md).
 
 import dataclasses
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
-from w2v_jax import evaluate  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+import common  # experiments/common.py
+from w2v_jax import evaluate
+from w2v_jax import train
 
 NAME = "sweep_subsample"
 COMMAND = "taskset -c 1 .venv/bin/python experiments/sweep_subsample.py"

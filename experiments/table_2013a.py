@@ -21,13 +21,11 @@ epochs on the half, for two thirds of the training time (Table 5).
 
 import hashlib
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
-from w2v_jax import config as config_lib  # pylint: disable=wrong-import-position
-from w2v_jax import datasets  # pylint: disable=wrong-import-position
+import common  # experiments/common.py
+from w2v_jax import config as config_lib
+from w2v_jax import datasets
 
 NAME = "table_2013a"
 COMMAND = ".venv/bin/python experiments/table_2013a.py"

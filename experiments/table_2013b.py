@@ -27,14 +27,12 @@ on a shared machine: compare them only within this table.
 
 import dataclasses
 import os
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments import common  # pylint: disable=wrong-import-position
-from w2v_jax import sampling  # pylint: disable=wrong-import-position
-from w2v_jax import train  # pylint: disable=wrong-import-position
+import common  # experiments/common.py
+from w2v_jax import sampling
+from w2v_jax import train
 
 NAME = "table_2013b"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/table_2013b.py"

@@ -234,8 +234,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(bad_input_runs, na
 
 
 _THREADS_PROBE = """
-import os, sys
-sys.path.insert(0, {root!r})
+import os
 import jax.numpy as jnp
 import run
 cores = os.sched_getaffinity(0)
@@ -251,8 +250,8 @@ print(len(os.listdir("/proc/self/task")), masks == {{frozenset(cores)}})
 def test_cpu_threads_shrinks_the_pools_and_gives_every_core_back():
   counts = []
   for limit in (False, True):
-    proc = subprocess.run([sys.executable, "-c", _THREADS_PROBE.format(root=ROOT, limit=limit)],
-                          capture_output=True, text=True, timeout=120,
+    proc = subprocess.run([sys.executable, "-c", _THREADS_PROBE.format(limit=limit)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
                           env=dict(os.environ, JAX_PLATFORMS="cpu"))
     assert proc.returncode == 0, proc.stderr
     threads, all_cores = proc.stdout.split()

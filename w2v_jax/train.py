@@ -31,10 +31,8 @@ import itertools
 import json
 import logging
 import os
-import platform
 import queue
 import signal
-import subprocess
 import threading
 import time
 from typing import Optional
@@ -53,6 +51,7 @@ from w2v_jax import huffman
 from w2v_jax import memory
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
+from w2v_jax import record
 from w2v_jax import sampling
 from w2v_jax import sweep as sweep_lib
 from w2v_jax import vocab as vocab_lib
@@ -442,36 +441,6 @@ def _open_metrics(path: str, keep_bytes: Optional[int]):
   return f
 
 
-def git_commit() -> Optional[dict]:
-  """The commit of the code that runs, and whether tracked files differ from it."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  def git(*args):
-    return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
-                          timeout=10, check=True).stdout.strip()
-  try:
-    return {"commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
-  except (OSError, subprocess.SubprocessError):
-    return None  # not a git checkout, or no git
-
-
-def run_record(config: config_lib.Config, corpus_path: str, alpha: float,
-               resumed_step: Optional[int] = None) -> dict:
-  import flax  # pylint: disable=import-outside-toplevel
-  import jaxlib  # pylint: disable=import-outside-toplevel
-  import optax  # pylint: disable=import-outside-toplevel
-  versions = {"python": platform.python_version(), "jax": jax.__version__,
-              "jaxlib": jaxlib.__version__, "optax": optax.__version__,
-              "flax": flax.__version__, "numpy": np.__version__}
-  if config.tensorboard:
-    import tensorboardX  # pylint: disable=import-outside-toplevel
-    versions["tensorboardX"] = tensorboardX.__version__
-  return {"config": dataclasses.asdict(config), "seed": config.seed,
-          "corpus_path": corpus_path, "alpha": alpha, "versions": versions,
-          "git": git_commit(), "resumed_at_step": resumed_step,
-          "devices": [str(d) for d in jax.devices()]}
-
-
 def check_inputs(config: config_lib.Config, corpus: corpus_lib.Corpus) -> None:
   """Refuses, before anything is trained or written, sentences no window can use."""
   longest = int(np.diff(corpus.offsets).max())
@@ -605,12 +574,12 @@ def train(config: config_lib.Config) -> dict:
     state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
   train_key = parallel.place(train_key, parallel.everywhere(mesh))
   write_json(os.path.join(workdir, "config.json"),
-             run_record(config, corpus.stats["cache"], alpha, meta["step"] if meta else None))
+             record.run_record(config, corpus.stats["cache"], alpha, meta["step"] if meta else None))
   outputs = variants or [config]  # one folder of outputs each
   for variant in variants:
     os.makedirs(variant.workdir, exist_ok=True)
     write_json(os.path.join(variant.workdir, "config.json"),
-               dict(run_record(variant, corpus.stats["cache"], config_lib.learning_rate(variant)),
+               dict(record.run_record(variant, corpus.stats["cache"], config_lib.learning_rate(variant)),
                     sweep=config.sweep))
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
                "alpha %g, on %d %s device(s), tables %s%s", config.model, config.loss, n,
