@@ -55,6 +55,7 @@ from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import evaluate
 from w2v_jax import record
+from w2v_jax import resolve as resolve_lib
 
 MODELS = {"sg-ns": ("skipgram", "ns"), "cbow-ns": ("cbow", "ns"), "sg-hs": ("skipgram", "hs"),
           "cbow-hs": ("cbow", "hs"), "sg-softmax": ("skipgram", "softmax"),
@@ -93,7 +94,7 @@ def _settings(model: str, seed: int) -> dict:
   return {"arch": arch, "loss": loss, "dim": 100, "window": 5, "negative": 5, "sample": 1e-4,
           "min_count": PRESETS[FLAGS.preset]["min_count"],
           "epochs": PRESETS[FLAGS.preset]["epochs"],
-          "alpha": config_lib.default_alpha(arch), "seed": seed, "cores": FLAGS.cores}
+          "alpha": resolve_lib.default_alpha(arch), "seed": seed, "cores": FLAGS.cores}
 
 
 def _ours(s, corpus, out, work):

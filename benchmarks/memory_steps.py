@@ -3,14 +3,14 @@
   python benchmarks/memory_steps.py --corpus=PATH --loss=hs --sample=0 --min_count=1
 
 Prints the process's VmRSS (now) and VmHWM (peak so far) from /proc/self/status after: starting
-JAX, loading the corpus and building its tables (train.prepare_data), putting the loss's lookup
+JAX, loading the corpus and building its tables (pipeline.prepare_data), putting the loss's lookup
 tables on the device, dropping the host's copy of the Huffman tree, model.init_params, and each of
 making the first chunk of batches (the batch maker's first corpus chunk), and each of the first
 --calls compiled calls on the epoch's real chunks (the first ones compiling). After loading the
 corpus it also prints what the vocabulary's Python strings take (sys.getsizeof).
 
 With --batch_maker it instead makes one epoch of the trainer's grouped batches
-(train.grouped_batches) with tracemalloc on, and prints their NumPy and Python allocations' peak:
+(pipeline.grouped_batches) with tracemalloc on, and prints their NumPy and Python allocations' peak:
 the batch maker's own memory, without what the allocator keeps. Linux only. docs/SCALING_CURVES.md
 used it on the V = 1M corpus that benchmarks/scaling.py generates (its --scratch folder keeps it).
 """
@@ -27,6 +27,8 @@ import jax
 
 from w2v_jax import config as config_lib
 from w2v_jax import model as model_lib
+from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 
 flags.DEFINE_string("corpus", "default", "Corpus (as run.py's --corpus).")
@@ -53,10 +55,10 @@ def main(argv):
   del argv
   jax.numpy.zeros(1).block_until_ready()
   report("JAX started")
-  config = config_lib.Config(corpus=FLAGS.corpus, cache_dir=FLAGS.cache_dir, model=FLAGS.model,
+  config = resolve_lib.resolve(config_lib.Config(corpus=FLAGS.corpus, cache_dir=FLAGS.cache_dir, model=FLAGS.model,
                              loss=FLAGS.loss, dim=FLAGS.dim, sample=FLAGS.sample,
-                             min_count=FLAGS.min_count, platform="cpu").validate()
-  data = train.prepare_data(config)
+                             min_count=FLAGS.min_count, platform="cpu"))
+  data = pipeline.prepare_data(config)
   report("corpus loaded, tables built")
   words = data.corpus.vocab.words
   strings = sys.getsizeof(words) + sum(map(sys.getsizeof, words))
@@ -64,7 +66,7 @@ def main(argv):
   if FLAGS.batch_maker:
     tracemalloc.start()
     start = tracemalloc.get_traced_memory()[0]
-    for _ in train.grouped_batches(config, data, 0):
+    for _ in pipeline.grouped_batches(config, data, 0):
       pass
     peak = tracemalloc.get_traced_memory()[1] - start
     print(f"{'one epoch of batches, traced peak':40s} {peak / 2**20:6.0f} MiB", flush=True)
@@ -80,18 +82,16 @@ def main(argv):
   jax.block_until_ready(params)
   report("init_params")
   tx, train_chunk = model_lib.make_train_chunk(
-      config, tables, config.epochs * data.corpus.stats["vocab_tokens"],
-      config_lib.learning_rate(config))
+      config, tables, config.epochs * data.corpus.stats["vocab_tokens"], config.alpha)
   state = model_lib.init_state(params, tx)
   del params
-  chunks = train.grouped_batches(config, data, 0)
+  chunks = pipeline.grouped_batches(config, data, 0)
   for i in range(FLAGS.calls):
-    chunk, _ = next(chunks)
+    chunk = next(chunks)
     if i == 0:
       report("first chunk made")
-    chunk.pop("kept_done")
-    slots = chunk.pop("path_slots", None)
-    state, out = train_chunk(state, chunk, jax.random.PRNGKey(0), slots)
+    slots = chunk.path_slots
+    state, out = train_chunk(state, chunk.arrays, jax.random.PRNGKey(0), slots)
     jax.block_until_ready(out)
     report(f"compiled call {i + 1}" + (f" ({slots} path slots)" if slots else ""))
 

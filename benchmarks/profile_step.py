@@ -32,7 +32,9 @@ import numpy as np
 
 from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
-from w2v_jax import model as model_lib
+from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
+from w2v_jax import trainer as trainer_lib
 from w2v_jax import train
 
 flags.DEFINE_string("corpus", "offline-prose", "Corpus (as run.py's --corpus).")
@@ -41,7 +43,7 @@ flags.DEFINE_enum("loss", "ns", list(config_lib.LOSSES), "Output layer.")
 flags.DEFINE_integer("dim", 100, "Embedding dimension.")
 flags.DEFINE_integer("batch_size", 0, "Examples per step (0 = the loss's default).")
 flags.DEFINE_integer("share_negatives", 0, "As run.py (0 = the default).")
-flags.DEFINE_enum("skipgram_layout", "auto", list(config_lib.SKIPGRAM_LAYOUTS), "As run.py.")
+flags.DEFINE_enum("skipgram_layout", "auto", list(config_lib.choices('skipgram_layout')), "As run.py.")
 flags.DEFINE_integer("path_buckets", 0, "As run.py (0 = the default).")
 flags.DEFINE_integer("path_slots", 0,
                      "hs, timing only: train every batch with this many path slots (the paths "
@@ -74,32 +76,26 @@ def top_ops(trace_dir: str, count: int = 15):
 
 def main(argv):
   del argv
-  config = config_lib.Config(
+  config = resolve_lib.resolve(config_lib.Config(
       corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss, dim=FLAGS.dim,
       batch_size=FLAGS.batch_size,
       share_negatives=FLAGS.share_negatives, skipgram_layout=FLAGS.skipgram_layout,
       path_buckets=FLAGS.path_buckets,
       steps_per_call=FLAGS.steps_per_call,
-      sample=FLAGS.sample, platform="cpu").validate()
-  data = train.prepare_data(config)
+      sample=FLAGS.sample, platform="cpu", epochs=1))  # the schedule spans the one epoch timed
+  data = pipeline.prepare_data(config)
   total_words = data.corpus.stats["vocab_tokens"]
   chunks = []
-  for chunk, _ in itertools.islice(train.grouped_batches(config, data, 0), FLAGS.calls + 1):
-    chunk.pop("kept_done")
-    chunks.append((chunk, FLAGS.path_slots or chunk.pop("path_slots", None)))
-    chunk.pop("path_slots", None)
+  for chunk in itertools.islice(pipeline.grouped_batches(config, data, 0), FLAGS.calls + 1):
+    chunks.append((chunk.arrays, FLAGS.path_slots or chunk.path_slots))
   examples = sum(int(batches_lib.example_mask(c, config.model).sum()) for c, _ in chunks[1:])
   # Corpus words per example over the whole epoch: with path buckets the chunks
-  # do not cover one stretch of the corpus (train.grouped_batches).
+  # do not cover one stretch of the corpus (pipeline.grouped_batches).
   epoch_examples = sum(int(batches_lib.example_mask(b, config.model).sum())
-                       for b in train.epoch_batches(config, data, 0))
+                       for b in pipeline.epoch_batches(config, data, 0))
   words = examples * total_words / epoch_examples
-  params = model_lib.init_params(jax.random.PRNGKey(0), len(data.corpus.vocab), config.dim,
-                                 config.loss)
-  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
-  _, train_chunk = model_lib.make_train_chunk(config, tables, total_words,
-                                              config_lib.learning_rate(config))
-  state = model_lib.init_state(params, model_lib.make_optimizer(0.025))
+  trainer = trainer_lib.build_trainer(config, data)
+  train_chunk, state = trainer.train_chunk, trainer.place(trainer.init_state())
   key = jax.random.PRNGKey(0)
   for slots in dict.fromkeys(slots for _, slots in chunks):  # compiles each shape
     state, out = train_chunk(state, next(c for c, s in chunks if s == slots), key, slots)
@@ -116,20 +112,20 @@ def main(argv):
     start = time.perf_counter()
     state = one_pass(state)
     best = min(best, time.perf_counter() - start)
-  print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config_lib.batch_size(config)}"
-        + f" ({config_lib.batch_rows(config)}"
+  print(f"{config.model}-{config.loss}, dim {config.dim}, batch {resolve_lib.resolve(config).batch_size}"
+        + f" ({resolve_lib.resolve(config).batch_rows}"
         + (f", path buckets {data.path_bounds}" if data.path_bounds else "")
         + (f", timed with {FLAGS.path_slots} path slots" if FLAGS.path_slots else "") + ")"
-        + (f", negatives shared by {config_lib.share_negatives(config)}"
+        + (f", negatives shared by {resolve_lib.resolve(config).share_negatives}"
            if config.loss in config_lib.SAMPLED_LOSSES else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "
-        f"({len(chunks) - 1} calls of {config_lib.steps_per_call(config)} steps, best of {FLAGS.repeats}, "
+        f"({len(chunks) - 1} calls of {resolve_lib.resolve(config).steps_per_call} steps, best of {FLAGS.repeats}, "
         f"on {jax.devices()[0].device_kind})")
   if FLAGS.trace:
     with tempfile.TemporaryDirectory() as trace_dir:
       with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
         one_pass(state)
-      steps = (len(chunks) - 1) * config_lib.steps_per_call(config)
+      steps = (len(chunks) - 1) * resolve_lib.resolve(config).steps_per_call
       print(f"slowest XLA ops over {steps} steps (profiled, so slower than above):")
       for ms, calls, name in top_ops(trace_dir):
         print(f"  {ms:8.1f} ms  {1e3 * ms / steps:7.1f} us/step  {calls:6d} calls  {name}")

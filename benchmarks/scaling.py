@@ -76,6 +76,7 @@ from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
 from w2v_jax import huffman
 from w2v_jax import record
+from w2v_jax import resolve as resolve_lib
 
 CURVES = ("vocab", "negative", "corpus", "dim", "parts")
 SENTENCE_WORDS = 20
@@ -335,11 +336,11 @@ def _worker_batches(args: dict) -> dict:
   start = time.time()
   for _ in batches_lib.iterate_epoch(
       corpus.ids, corpus.offsets, keep_V, model="skipgram", window=config.window,
-      shrink_window=config.shrink_window, batch_size=config_lib.batch_size(config), seed=0,
+      shrink_window=config.shrink_window, batch_size=resolve_lib.resolve(config).batch_size, seed=0,
       epoch=0, shuffle=config.shuffle, **extra):
     pass
   return {"peak_over_before": _rss()["VmHWM"] - before, "seconds": time.time() - start,
-          "batch_size": config_lib.batch_size(config), "shuffle": config.shuffle}
+          "batch_size": resolve_lib.resolve(config).batch_size, "shuffle": config.shuffle}
 
 
 def encode_corpus(path: str, cache: str) -> dict:
@@ -375,9 +376,9 @@ def _resolved_settings(config_path: str) -> dict:
   # Fields this script's copy of Config lacks (the trainer changed since it started) are
   # left out; the ones that resolve the settings below are old.
   config = config_lib.Config(**{k: v for k, v in saved.items() if k in names})
-  out = {"batch_size": config_lib.batch_size(config), "shuffle": config.shuffle}
+  out = {"batch_size": resolve_lib.resolve(config).batch_size, "shuffle": config.shuffle}
   if config.loss == "ns":
-    out["share_negatives"] = config_lib.share_negatives(config)
+    out["share_negatives"] = resolve_lib.resolve(config).share_negatives
   return out
 
 

@@ -35,6 +35,8 @@ import numpy as np
 from w2v_jax import config as config_lib
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
+from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 
 flags.DEFINE_string("corpus", "", "Corpus (as run.py's --corpus); the batches' shapes matter.")
@@ -72,8 +74,7 @@ def shape_bytes(text: str) -> int:
 
 def collectives(config, data, mesh) -> list[tuple[str, str, float]]:
   """(operation, result shape, bytes received per device) of one compiled step."""
-  chunk, _ = next(train.grouped_batches(config, data, 0))
-  chunk.pop("kept_done")
+  chunk = next(pipeline.grouped_batches(config, data, 0)).arrays
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
   tx, fn = model_lib.make_train_chunk(config, tables, 10**9, 0.025, mesh)
   v = len(data.corpus.vocab)
@@ -102,17 +103,17 @@ def duration(seconds: float) -> str:
 def main(argv):
   del argv
   n = jax.device_count()
-  per_device_batch = FLAGS.batch_size or config_lib.batch_size(config_lib.Config(loss=FLAGS.loss))
-  base = config_lib.Config(corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss,
+  per_device_batch = FLAGS.batch_size or resolve_lib.batch_size(config_lib.Config(loss=FLAGS.loss))
+  base = resolve_lib.resolve(config_lib.Config(corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss,
                            dim=FLAGS.dim, batch_size=per_device_batch * n, steps_per_call=1,
-                           num_devices=n, platform="cpu").validate()
-  data = train.prepare_data(base)
+                           num_devices=n, platform="cpu"))
+  data = pipeline.prepare_data(base)
   mesh = parallel.make_mesh(base)
   print(f"{base.model}-{base.loss}, dim {base.dim}, {per_device_batch} examples per device, "
-        f"global batch {config_lib.batch_size(base)} on {n} {jax.devices()[0].platform} devices")
+        f"global batch {resolve_lib.resolve(base).batch_size} on {n} {jax.devices()[0].platform} devices")
   per_example = {}  # bytes per device per step, per global example, without the (n-1)/n
   count = {}  # collectives per step
-  for layout in config_lib.TABLE_SHARDINGS:
+  for layout in config_lib.choices('table_sharding'):
     config = config_lib.Config(**dict(vars(base), table_sharding=layout))
     found = collectives(config, data, mesh)
     print(f"\n{layout}: collectives in one step\n\n| operation | result | MB per device |\n"
@@ -124,13 +125,13 @@ def main(argv):
       print(f"| {op} | `{shape}` | {received / 1e6:.3f} |")
     total = sum(r for _, _, r in found)
     print(f"| **total** | | **{total / 1e6:.2f}** |")
-    per_example[layout] = total / ((n - 1) / n) / config_lib.batch_size(base)
+    per_example[layout] = total / ((n - 1) / n) / resolve_lib.resolve(base).batch_size
     count[layout] = len(found)
   if base.loss == "ns":
     # On paper: row-sharded tables where each device sends its examples' row ids to the rows'
     # owners and gets the rows back (all-to-all), then sends the updates the same way.
     rows = (1 if base.model == "skipgram" else 2 * base.window) + 1 + (
-        base.negative / config_lib.share_negatives(base))
+        base.negative / resolve_lib.resolve(base).share_negatives)
     per_example[ALL_TO_ALL] = 2 * rows * (4 * base.dim + 4)
     count[ALL_TO_ALL] = 4  # ids out, rows back, updates out (with their ids)
     print(f"\n{ALL_TO_ALL}: {rows:.3f} rows per example out and back, "

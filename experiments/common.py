@@ -30,8 +30,9 @@ from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import errors
 from w2v_jax import offline_corpus
-from w2v_jax import train
 from w2v_jax import record
+from w2v_jax import resolve as resolve_lib
+from w2v_jax import train
 
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
 
@@ -84,7 +85,7 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
 
 def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
   """A validated Config for one run; workdir under `scratch`, set again per run."""
-  return config_lib.Config(corpus=corpus, workdir=scratch, **overrides).validate()
+  return resolve_lib.validate(config_lib.Config(corpus=corpus, workdir=scratch, **overrides))
 
 
 def ensure_corpus(config: config_lib.Config) -> None:
@@ -99,31 +100,17 @@ def ensure_corpus(config: config_lib.Config) -> None:
 
 
 def _identity(config: config_lib.Config) -> str:
-  """The configuration as a string, without the fields that do not change the result."""
-  fields = dataclasses.asdict(config)
-  for name in ("workdir", "cache_dir", "data_dir", "log_every_secs", "checkpoint_every_secs",
-               "tensorboard", "save_text", "cpu_threads"):
-    fields.pop(name)
-  # Fields added after records were first written are left out at the value
-  # that trains as before, so those records still match.
-  defaults = config_lib.Config()
-  for name in ("sweep", "num_devices", "table_sharding", "coordinator_address",
-               "num_processes", "process_id"):
-    if fields[name] == getattr(defaults, name):
-      fields.pop(name)
-  # Skip-gram by centre trains other batches than the by-pair records: it is
-  # named (resolved from "auto"), by pair is left out.
-  fields.pop("skipgram_layout")
-  if config_lib.batch_rows(config) == "centres":
-    fields["skipgram_layout"] = "centres"
-  # Steps per call, resolved: the default changed from 32, and it changes results
-  # a little (config.py), so records made with 32 match only an explicit 32.
-  fields["steps_per_call"] = config_lib.steps_per_call(config)
-  # Path buckets (hs) group other batches too: named where there are several.
-  fields.pop("path_buckets")
-  if config_lib.path_buckets(config) > 1:
-    fields["path_buckets"] = config_lib.path_buckets(config)
-  return json.dumps(fields, sort_keys=True)
+  """The resolved configuration (resolve.py) as a string, less the fields of role "run"
+  (config.py: where files go, logging, checkpoints), which change nothing a record holds.
+
+  Records written before configurations were resolved were rewritten once into
+  this form (commit "Key experiment records by the resolved config").
+  """
+  resolved = dataclasses.asdict(resolve_lib.resolve(config))
+  return json.dumps({name: resolved[name] for name in _IDENTITY_FIELDS}, sort_keys=True)
+
+
+_IDENTITY_FIELDS = config_lib.names_with_role("train", "device", "output")
 
 
 def load_records(name: str) -> list:
@@ -165,8 +152,8 @@ def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = 
   variants), so sweep records never stand in for separate runs, nor the
   reverse. Each record gets the swept field's value as a label.
   """
-  field, _ = config_lib.sweep_values(config)
-  variants = config_lib.sweep_variants(config)
+  field, _ = resolve_lib.sweep_values(config)
+  variants = resolve_lib.sweep_variants(config)
   identities = [_identity(dataclasses.replace(v, sweep=config.sweep)) for v in variants]
   cached = {} if rerun else {r["identity"]: r for r in load_records(name)}
   if all(i in cached for i in identities):

@@ -43,6 +43,7 @@ import common  # experiments/common.py
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import evaluate
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 
 NAME = "compare_output_layers"
@@ -124,7 +125,7 @@ def main():
   source_config = config_lib.Config(corpus=named, workdir=scratch)
   common.ensure_corpus(source_config)
   corpus = slice_corpus(datasets.resolve(source_config), tokens,
-                        config_lib.cache_dir(source_config))
+                        resolve_lib.resolve(source_config).cache_dir)
   trainer = trainer_keeping_neighbours(name)
   rows, configs = {}, {}
   for model, loss in itertools.product(("skipgram", "cbow"), LOSSES):

@@ -10,7 +10,7 @@ use one. "2-processes" is two run.py processes joined by jax.distributed on loca
 device each, each reading half of the corpus; over gloo on TCP every collective of every step
 costs milliseconds, so on the development machine one such run takes hours, and it is not in the
 default set. "2-processes-joined" stands in for it: one process on 2 simulated devices whose loop
-is fed what the two processes would feed together (train.joined_process_chunks: each half's
+is fed what the two processes would feed together (pipeline.joined_process_chunks: each half's
 batches, padded to the same count, joined along B, the most advanced learning-rate position);
 tests/parallel_test.py holds a real two-process run to it. It should show the analogy accuracy
 and WS353 / SimLex-999 Spearman of every layout within the spread of the one-device runs over
@@ -37,10 +37,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYOUTS = {"1": (1, "replicated"), "8-replicated": (8, "replicated"), "8-rows": (8, "rows"),
            "2-processes-joined": (2, "rows"), "2-processes": (-1, "rows")}
 DEFAULT_LAYOUTS = "1,8-replicated,8-rows,2-processes-joined"
-# run.py, with the loop fed what two processes would feed (train.joined_process_chunks).
+# run.py, with the loop fed what two processes would feed (pipeline.joined_process_chunks).
 JOINED = ("import sys; sys.argv = {argv!r}; import run; "
-          "from w2v_jax import train; train.epoch_chunks = lambda config, data, epoch: "
-          "train.joined_process_chunks(config, data, epoch, 2); run.run()")
+          "from w2v_jax import pipeline; pipeline.epoch_chunks = lambda config, data, epoch: "
+          "pipeline.joined_process_chunks(config, data, epoch, 2); run.run()")
 
 
 def _free_port() -> int:

@@ -52,6 +52,7 @@ import numpy as np
 
 import common  # experiments/common.py
 from w2v_jax import evaluate
+from w2v_jax import pipeline
 from w2v_jax import train
 
 NAME = "pmi_check"
@@ -99,7 +100,7 @@ def dots_path(name: str) -> str:
 
 def counted_pairs(config):
   """The compared pairs of the config's corpus: (c_P, o_P, count_P, target_P, pmi_P, counts_V)."""
-  data = train.prepare_data(dataclasses.replace(config, sample=0.0))
+  data = pipeline.prepare_data(dataclasses.replace(config, sample=0.0))
   counts_V = data.corpus.vocab.counts
   c_P, o_P, count_P, per_context_V = pair_counts(np.asarray(data.corpus.ids),
                                                  np.asarray(data.corpus.offsets),

@@ -31,6 +31,7 @@ import numpy as np
 
 import common  # experiments/common.py
 from w2v_jax import evaluate
+from w2v_jax import pipeline
 from w2v_jax import train
 
 NAME = "sweep_subsample"
@@ -67,7 +68,7 @@ def trainer(config):
   words, vectors_VxD = evaluate.read_word2vec(os.path.join(config.workdir, "vectors.bin"))
   summary["eval"]["analogy_rare"] = rare_analogy_accuracy(words, vectors_VxD,
                                                           config.restrict_vocab)
-  data = train.prepare_data(config)
+  data = pipeline.prepare_data(config)
   counts_V = data.corpus.vocab.counts
   summary["eval"]["kept_fraction"] = float((data.keep_V * counts_V).sum() / counts_V.sum())
   return summary

@@ -26,6 +26,7 @@ import os
 import common  # experiments/common.py
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
+from w2v_jax import resolve as resolve_lib
 
 NAME = "table_2013a"
 COMMAND = ".venv/bin/python experiments/table_2013a.py"
@@ -48,7 +49,7 @@ def corpus_slice(corpus: str, fraction: float) -> str:
   path = datasets.resolve(config_lib.Config(corpus=corpus))
   if fraction >= 1.0:
     return corpus
-  out_dir = os.path.join(config_lib.cache_dir(config_lib.Config()), "slices")
+  out_dir = os.path.join(resolve_lib.default_cache_dir(), "slices")
   stat = os.stat(path)  # the source's identity: two corpora may share a file name
   source = hashlib.sha256(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
   out = os.path.join(out_dir, f"{source.hexdigest()[:12]}-{fraction:g}.txt")

@@ -31,6 +31,7 @@ import tempfile
 
 
 import common  # experiments/common.py
+from w2v_jax import pipeline
 from w2v_jax import sampling
 from w2v_jax import train
 
@@ -136,7 +137,7 @@ def claims(rows: dict) -> str:
 def kept_fraction(corpus: str, sample: float) -> float:
   """Expected fraction of the vocabulary's tokens that subsampling at `sample` keeps."""
   config = common.base_config(corpus, tempfile.mkdtemp(prefix="table_2013b-"), sample=sample)
-  counts_V = train.prepare_data(config).corpus.vocab.counts.astype(float)
+  counts_V = pipeline.prepare_data(config).corpus.vocab.counts.astype(float)
   return float(counts_V @ sampling.keep_probabilities(counts_V, sample) / counts_V.sum())
 
 

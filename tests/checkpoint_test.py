@@ -18,6 +18,7 @@ from tests.train_test import _write_corpus
 from w2v_jax import checkpoint
 from w2v_jax import huffman
 from w2v_jax import model as model_lib
+from w2v_jax import pipeline
 from w2v_jax import train
 from w2v_jax.errors import UserError
 
@@ -245,7 +246,7 @@ def test_killed_while_writing_outputs_resumes_to_the_outputs(tmp_path, monkeypat
 def test_path_buckets_resume_to_identical_tables(tmp_path, monkeypatch):
   monkeypatch.setattr(huffman, "SLOT_MULTIPLE", 1)  # two buckets in a tiny vocabulary
   reference = _config(tmp_path, loss="hs", evaluate=False, epochs=2, path_buckets=2)
-  assert len(train.prepare_data(reference).path_bounds) == 2
+  assert len(pipeline.prepare_data(reference).path_bounds) == 2
   train.train(reference)
   config = dataclasses.replace(reference, workdir=str(tmp_path / "killed"),
                                checkpoint_every_secs=0)

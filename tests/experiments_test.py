@@ -1,6 +1,5 @@
 """experiments/common.py: records are reused, tables and plots come from the records."""
 
-import dataclasses
 import json
 import os
 
@@ -8,6 +7,7 @@ import pytest
 
 from experiments import common
 from w2v_jax import config as config_lib
+from w2v_jax import resolve as resolve_lib
 
 
 def _fake_summary(config):
@@ -71,7 +71,7 @@ def test_run_sweep_trains_once_and_records_each_variant(tmp_path, results_dir):
 
   def trainer(config):
     calls.append(config)
-    return {"variants": [_fake_summary(v) for v in config_lib.sweep_variants(config)]}
+    return {"variants": [_fake_summary(v) for v in resolve_lib.sweep_variants(config)]}
 
   config = config_lib.Config(corpus="default", workdir=str(tmp_path / "runs"), seed=1,
                              sweep="ns_exponent=0,0.75")
@@ -88,34 +88,30 @@ def test_run_sweep_trains_once_and_records_each_variant(tmp_path, results_dir):
   assert len(records) == 3 and "sweep" not in records[-1]
 
 
-def test_identity_without_a_sweep_matches_records_from_before_the_field():
-  assert '"sweep"' not in common._identity(config_lib.Config())
-  assert '"sweep": "alpha=0.01,0.02"' in common._identity(config_lib.Config(sweep="alpha=0.01,0.02"))
+def test_identity_is_the_resolved_config_without_the_run_fields():
+  identity = json.loads(common._identity(config_lib.Config()))
+  # Resolved: no placeholder stands for a default that may change.
+  assert identity["batch_size"] == 512 and identity["steps_per_call"] == 128
+  assert identity["skipgram_layout"] == "pairs" and identity["alpha"] == 0.025
+  assert set(identity) == set(config_lib.names_with_role("train", "device", "output"))
+  # Where files go and how often a run logs change nothing a record holds; the rest do.
+  same = config_lib.Config(workdir="elsewhere", log_every_secs=1.0, checkpoint_every_secs=0)
+  assert common._identity(same) == common._identity(config_lib.Config())
+  for changed in (dict(seed=1), dict(sweep="alpha=0.01,0.02"), dict(analogy_method="3cosmul"),
+                  dict(num_devices=2), dict(steps_per_call=32)):
+    assert common._identity(config_lib.Config(**changed)) != common._identity(
+        config_lib.Config()), changed
+  # A default and the value it resolves to are one identity.
+  assert common._identity(config_lib.Config(batch_size=512)) == common._identity(
+      config_lib.Config())
+  hs = json.loads(common._identity(config_lib.Config(loss="hs")))
+  assert (hs["skipgram_layout"], hs["path_buckets"], hs["batch_size"]) == ("centres", 2, 24)
 
 
-def test_identity_matches_records_from_before_the_later_fields():
-  # A record written before --num_devices, --cpu_threads, --skipgram_layout and the
-  # multi-host flags existed (experiments/results/compare_output_layers.jsonl).
-  with open(os.path.join(common.RESULTS_DIR, "compare_output_layers.jsonl"),
-            encoding="utf-8") as f:
-    identities = [json.loads(json.loads(line)["identity"]) for line in f]
-  old = next(i for i in identities if (i["model"], i["loss"]) != ("skipgram", "hs"))
-  config = config_lib.Config(**old)
-  assert common._identity(config) == json.dumps(old, sort_keys=True)
-  assert common._identity(dataclasses.replace(config, cpu_threads=1)) == common._identity(config)
-  assert common._identity(dataclasses.replace(config, num_devices=2)) != common._identity(config)
-  # Skip-gram-HS now trains by centre by default: not the by-pair records.
-  hs = dataclasses.replace(config, model="skipgram", loss="hs")
-  assert '"skipgram_layout": "centres"' in common._identity(hs)
-  assert '"skipgram_layout"' not in common._identity(
-      dataclasses.replace(hs, skipgram_layout="pairs"))
-  # So do hs runs with path buckets (the default); one bucket trains as before.
-  assert '"path_buckets": 2' in common._identity(hs)
-  assert '"path_buckets"' not in common._identity(dataclasses.replace(hs, path_buckets=1))
-  assert '"path_buckets"' not in common._identity(config)
-  # The default steps per call is no longer 32: only an explicit 32 matches those records.
-  assert config.steps_per_call == 32
-  ns = dataclasses.replace(config, loss="ns")
-  assert config_lib.steps_per_call(dataclasses.replace(ns, steps_per_call=0)) == 128
-  assert (common._identity(dataclasses.replace(ns, steps_per_call=0))
-          != common._identity(ns))
+def test_every_stored_record_is_keyed_by_a_resolved_identity():
+  # Each record's identity names a configuration whose identity it is: resolving
+  # it again changes nothing, so `run` finds it for the config that made it.
+  for name in ("compare_output_layers", "table_2013b", "sweep_ns_exponent"):
+    for record in common.load_records(name):
+      fields = json.loads(record["identity"])
+      assert common._identity(config_lib.Config(**fields)) == record["identity"], name

@@ -6,6 +6,7 @@ from gensim.models import KeyedVectors
 
 from w2v_jax import config as config_lib
 from w2v_jax import export
+from w2v_jax import resolve as resolve_lib
 from w2v_jax.errors import UserError
 
 WORDS = ["the", "naïve", "日本", "x-y", "</s>"]
@@ -45,7 +46,7 @@ def test_export_vectors_in_out_sum():
 
 def test_output_vectors_refused_for_hierarchical_softmax():
   with pytest.raises(UserError, match="--loss=hs"):
-    config_lib.Config(loss="hs", export="in+out").validate()
+    resolve_lib.resolve(config_lib.Config(loss="hs", export="in+out"))
 
 
 def test_params_npz_holds_tables_and_vocabulary(tmp_path):

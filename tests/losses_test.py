@@ -554,8 +554,9 @@ def test_skip_beyond_freezes_only_saturated_terms():
 
 def test_skip_saturated_setting_maps_to_losses():
   from w2v_jax import config as config_lib  # pylint: disable=import-outside-toplevel
-  beyond = lambda loss, skip: config_lib.skip_beyond(
-      config_lib.Config(loss=loss, skip_saturated=skip))
+  from w2v_jax import resolve as resolve_lib  # pylint: disable=import-outside-toplevel
+  beyond = lambda loss, skip: resolve_lib.resolve(
+      config_lib.Config(loss=loss, skip_saturated=skip)).skip_beyond
   assert beyond("hs", "hs") == beyond("hs", "all") == beyond("ns", "all") == 6.0
   assert beyond("ns", "hs") == beyond("ns", "none") == beyond("hs", "none") == 0.0
   assert beyond("softmax", "all") == 0.0

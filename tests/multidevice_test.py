@@ -19,13 +19,15 @@ from tests.train_test import _write_corpus
 from w2v_jax import config as config_lib
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
+from w2v_jax import progress as progress_lib
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 from w2v_jax.errors import UserError
 
 pytestmark = pytest.mark.skipif(
     jax.device_count() < 8, reason="needs 8 devices: parallel_test.py runs it with 8 simulated")
 
-LAYOUTS = config_lib.TABLE_SHARDINGS
+LAYOUTS = config_lib.choices('table_sharding')
 
 
 def _sharded_chunk(config, data, tables, state, chunk):
@@ -33,7 +35,7 @@ def _sharded_chunk(config, data, tables, state, chunk):
   mesh = parallel.make_mesh(config)
   vocab_size = len(data.corpus.vocab)
   total = config.epochs * data.corpus.stats["vocab_tokens"]  # as train_test._setup
-  _, chunk_fn = model_lib.make_train_chunk(config, tables, total, config_lib.learning_rate(config),
+  _, chunk_fn = model_lib.make_train_chunk(config, tables, total, config.alpha,
                                            mesh)
   host = dict(state, params=parallel.pad_rows(state["params"],
                                               parallel.row_multiple(config, mesh, vocab_size)))
@@ -83,7 +85,7 @@ def test_more_devices_than_there_are_is_refused(tmp_path):
   with pytest.raises(UserError, match="--num_devices=16, but JAX sees 8 cpu device"):
     parallel.make_mesh(config)
   with pytest.raises(UserError, match=r"batch size \(36\) must be a multiple of the 8 devices"):
-    parallel.make_mesh(dataclasses.replace(config, num_devices=-1, batch_size=36))
+    resolve_lib.resolve(config_lib.Config(num_devices=-1, batch_size=36))
 
 
 class _Stop(Exception):
@@ -110,16 +112,16 @@ def test_eight_device_run_matches_one_device_and_resumes_exactly(tmp_path, monke
   # Stopped after the first epoch's checkpoint, resumed: the uninterrupted run, bit for bit.
   resumed = dataclasses.replace(eight, workdir=str(tmp_path / "resumed"))
   os.makedirs(resumed.workdir)
-  original = train.Progress.new_epoch
+  original = progress_lib.Progress.new_epoch
 
   def stop_in_second_epoch(progress, epoch):
     if epoch == 1:
       raise _Stop
     original(progress, epoch)
-  monkeypatch.setattr(train.Progress, "new_epoch", stop_in_second_epoch)
+  monkeypatch.setattr(progress_lib.Progress, "new_epoch", stop_in_second_epoch)
   with pytest.raises(_Stop):
     train.train(resumed)
-  monkeypatch.setattr(train.Progress, "new_epoch", original)
+  monkeypatch.setattr(progress_lib.Progress, "new_epoch", original)
   train.train(dataclasses.replace(resumed, resume=True))
   for name in tables(eight).files:
     np.testing.assert_array_equal(tables(resumed)[name], tables(eight)[name], err_msg=name)

@@ -23,6 +23,8 @@ from w2v_jax import config as config_lib
 from w2v_jax import memory
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
+from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 from w2v_jax.errors import UserError
 
@@ -51,7 +53,7 @@ def test_one_device_mesh_is_bit_for_bit_no_mesh(tmp_path, model, loss):
   assert mesh.size == 1
   _, mesh_fn = model_lib.make_train_chunk(
       config, tables, config.epochs * data.corpus.stats["vocab_tokens"],
-      config_lib.learning_rate(config), mesh)
+      config.alpha, mesh)
   host = jax.device_get(state)
   placed = parallel.place(host, parallel.state_shardings(host, mesh, config.table_sharding))
   # As train.train places them: words_done [T, 1], the step takes the largest.
@@ -83,7 +85,7 @@ def test_padding_is_zero_rows_and_strips_off():
 ])
 def test_bad_layouts_are_refused(kw, fragment):
   with pytest.raises(UserError, match=fragment):
-    config_lib.Config(**kw).validate()
+    resolve_lib.resolve(config_lib.Config(**kw))
 
 
 def test_more_devices_than_jax_sees_says_how_to_simulate_them(tmp_path):
@@ -92,7 +94,7 @@ def test_more_devices_than_jax_sees_says_how_to_simulate_them(tmp_path):
 
 
 def test_memory_per_device_splits_rows_not_replicas():
-  est = memory.estimate(config_lib.Config(dim=100), vocab_size=80_000, tokens=10**6)
+  est = memory.estimate(resolve_lib.resolve(config_lib.Config(dim=100)), vocab_size=80_000, tokens=10**6)
   _, one = memory.needs(est, device_is_host=False)
   _, replicated = memory.needs(est, False, devices=8)
   _, rows = memory.needs(est, False, devices=8, rows_sharded=True)
@@ -132,8 +134,8 @@ def test_two_processes_on_localhost_train_one_model(tmp_path, monkeypatch):
     np.testing.assert_array_equal(p0[name], p1[name])
   # One process fed what both fed (experiments/devices_quality.py's stand-in for them)
   # trains their model, up to summation order, from all the examples both counted.
-  monkeypatch.setattr(train, "epoch_chunks", lambda config, data, epoch:
-                      train.joined_process_chunks(config, data, epoch, 2))
+  monkeypatch.setattr(pipeline, "epoch_chunks", lambda config, data, epoch:
+                      pipeline.joined_process_chunks(config, data, epoch, 2))
   joined = train.train(_config(tmp_path, corpus=corpus, workdir=str(tmp_path / "joined"),
                                epochs=2, batch_size=64, steps_per_call=8, evaluate=False))
   for p in (0, 1):
@@ -147,7 +149,8 @@ def test_two_processes_on_localhost_train_one_model(tmp_path, monkeypatch):
 
 def _pairs(config, data, process, processes):
   pairs = []
-  for chunk, _ in train.grouped_batches(config, data, 0, process, processes):
+  for chunk in pipeline.grouped_batches(config, data, 0, process, processes):
+    chunk = chunk.arrays
     mask = chunk["mask"]
     pairs += list(zip(chunk["centre"][mask].tolist(), chunk["context"][mask].tolist()))
   return pairs, chunk
@@ -155,7 +158,7 @@ def _pairs(config, data, process, processes):
 
 def test_processes_split_the_corpus_and_make_the_same_examples(tmp_path):
   config = _config(tmp_path, shrink_window=False, shuffle=False)  # no draws: pairs comparable
-  data = train.prepare_data(config)
+  data = pipeline.prepare_data(config)
   whole, _ = _pairs(config, data, 0, 1)
   halves = [_pairs(config, data, p, 2) for p in (0, 1)]
   # Sentence-aligned halves: together exactly the one-process examples, in corpus order.
@@ -169,11 +172,11 @@ def test_processes_split_the_corpus_and_make_the_same_examples(tmp_path):
 
 def test_a_process_with_fewer_chunks_ends_with_masked_ones(tmp_path, monkeypatch):
   config = _config(tmp_path)
-  data = train.prepare_data(config)
-  mine = list(train.grouped_batches(config, data, 0, 1, 2))
+  data = pipeline.prepare_data(config)
+  mine = list(pipeline.grouped_batches(config, data, 0, 1, 2))
   monkeypatch.setattr(parallel, "agree_max", lambda value: value + 2)  # another has 2 more
-  got = list(train.process_chunks(config, data, 0, 1, 2))
+  got = list(pipeline.process_chunks(config, data, 0, 1, 2))
   assert len(got) == len(mine) + 2
-  for chunk, examples in got[-2:]:
-    assert examples == 0 and not chunk["mask"].any()
-    np.testing.assert_array_equal(chunk["words_done"], mine[-1][0]["words_done"])
+  for chunk in got[-2:]:
+    assert chunk.examples == 0 and not chunk.arrays["mask"].any()
+    np.testing.assert_array_equal(chunk.arrays["words_done"], mine[-1].arrays["words_done"])

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from w2v_jax import config as config_lib
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 
 pytestmark = pytest.mark.skipif(os.environ.get("W2V_JAX_SLOW") != "1",
@@ -27,8 +28,8 @@ FLOORS = {"analogy": 1.2, "ws353": 0.15, "simlex": 0.09}
 
 def test_skipgram_ns_default_corpus_quality(tmp_path):
   (tmp_path / "run").mkdir()
-  config = config_lib.Config(workdir=str(tmp_path / "run"), seed=0,
-                             cache_dir=str(tmp_path / "cache")).validate()
+  config = resolve_lib.resolve(config_lib.Config(workdir=str(tmp_path / "run"), seed=0,
+                             cache_dir=str(tmp_path / "cache")))
   results = train.train(config)["eval"]
   assert 100 * results["analogy"]["total"] >= FLOORS["analogy"]
   assert results["ws353"]["spearman"] >= FLOORS["ws353"]

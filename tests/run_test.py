@@ -137,7 +137,9 @@ def _checkpoint_of(root, **settings):
   """A checkpoint in root/work as a run with these settings (and the table's) would leave."""
   from w2v_jax import checkpoint  # pylint: disable=import-outside-toplevel
   from w2v_jax import config as config_lib  # pylint: disable=import-outside-toplevel
-  config = config_lib.Config(corpus=str(root / "corpus.txt"), min_count=1, **settings)
+  from w2v_jax import resolve as resolve_lib  # pylint: disable=import-outside-toplevel
+  config = resolve_lib.resolve(config_lib.Config(corpus=str(root / "corpus.txt"), min_count=1,
+                                                 **settings))
   meta = {"settings": checkpoint.settings(config), "corpus": {}, "epoch": 0, "epochs": 5,
           "calls": 3, "step": 96, "progress": {"words": 10}, "total_words": 300}
   checkpoint.save(str(root / "work"), {"emb_in": [[0.0]]}, [0, 0], meta)

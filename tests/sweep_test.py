@@ -8,6 +8,7 @@ import pytest
 
 from tests import train_test
 from w2v_jax import config as config_lib
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 from w2v_jax.errors import UserError
 
@@ -40,8 +41,8 @@ def test_sweep_equals_separate_runs(tmp_path, model, loss, sweep, extra):
   config = train_test._config(tmp_path, model, loss, epochs=2, sample=1e-2, seed=3,
                               workdir=str(tmp_path / "sweep"), sweep=sweep, **extra)
   summary = train.train(config)
-  variants = config_lib.sweep_variants(config)
-  field, values = config_lib.sweep_values(config)
+  variants = resolve_lib.sweep_variants(config)
+  field, values = resolve_lib.sweep_values(config)
   assert [v["workdir"] for v in summary["variants"]] == [
       os.path.join(config.workdir, f"{field}={value}") for value in sweep.split("=")[1].split(",")]
   for variant, value in zip(variants, values):
@@ -83,14 +84,14 @@ def test_sweep_writes_every_output_and_says_how_time_is_counted(tmp_path):
 
 def test_sweep_values_parse():
   config = config_lib.Config(sweep="ns_exponent=0, 0.25,1")
-  assert config_lib.sweep_values(config) == ("ns_exponent", (0.0, 0.25, 1.0))
-  variants = config_lib.sweep_variants(config.validate())
+  assert resolve_lib.sweep_values(config) == ("ns_exponent", (0.0, 0.25, 1.0))
+  variants = resolve_lib.sweep_variants(resolve_lib.validate(config))
   assert [v.ns_exponent for v in variants] == [0.0, 0.25, 1.0]
   assert [os.path.basename(v.workdir) for v in variants] == [
       "ns_exponent=0", "ns_exponent=0.25", "ns_exponent=1"]
   assert all(v.sweep == "" for v in variants)
-  assert config_lib.sweep_values(config_lib.Config(sweep="dim=50,100")) == ("dim", (50, 100))
-  assert config_lib.sweep_variants(config_lib.Config()) == []
+  assert resolve_lib.sweep_values(config_lib.Config(sweep="dim=50,100")) == ("dim", (50, 100))
+  assert resolve_lib.sweep_variants(config_lib.Config()) == []
 
 
 @pytest.mark.parametrize("settings,fragment", [
@@ -108,6 +109,6 @@ def test_sweep_values_parse():
 ])
 def test_what_a_sweep_cannot_do_is_refused(settings, fragment):
   with pytest.raises(UserError, match=None) as error:
-    config_lib.Config(**settings).validate()
+    resolve_lib.resolve(config_lib.Config(**settings))
   assert fragment in str(error.value)
   assert "\n" not in str(error.value)

@@ -14,6 +14,8 @@ from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax import huffman
 from w2v_jax import model as model_lib
+from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 from w2v_jax.errors import UserError
 
@@ -37,17 +39,17 @@ def _config(tmp_path, model="skipgram", loss="ns", **kw):
                   dim=8, window=2, epochs=1, batch_size=32, steps_per_call=4, min_count=1,
                   sample=0.0, negative=3)
   defaults.update(kw)
-  config = config_lib.Config(**defaults).validate()
+  config = resolve_lib.resolve(config_lib.Config(**defaults))
   os.makedirs(config.workdir, exist_ok=True)
   return config
 
 
 def _setup(config):
-  data = train.prepare_data(config)
+  data = pipeline.prepare_data(config)
   v = len(data.corpus.vocab)
   total = config.epochs * data.corpus.stats["vocab_tokens"]
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
-  tx, chunk_fn = model_lib.make_train_chunk(config, tables, total, config_lib.learning_rate(config))
+  tx, chunk_fn = model_lib.make_train_chunk(config, tables, total, config.alpha)
   params = model_lib.init_params(jax.random.PRNGKey(0), v, config.dim, config.loss)
   # Non-zero output tables so that every gradient is non-zero after one step.
   params = {k: (p if k == "emb_in" else 0.1 * jax.random.normal(jax.random.PRNGKey(1), p.shape))
@@ -56,9 +58,7 @@ def _setup(config):
 
 
 def _first_chunk(config, data):
-  chunk, _ = next(train.grouped_batches(config, data, 0))
-  chunk.pop("kept_done")
-  return chunk
+  return dict(next(pipeline.grouped_batches(config, data, 0)).arrays)
 
 
 @pytest.mark.parametrize("model,loss", COMBOS)
@@ -107,11 +107,9 @@ def test_loss_goes_down_over_20_steps(tmp_path, model, loss):
 def test_second_chunk_does_not_recompile(tmp_path):
   config = _config(tmp_path, "cbow", "hs")
   data, _, _, chunk_fn, state = _setup(config)
-  chunks = train.grouped_batches(config, data, 0)
+  chunks = pipeline.grouped_batches(config, data, 0)
   for i in range(3):
-    chunk, _ = next(chunks)
-    chunk.pop("kept_done")
-    state, _ = chunk_fn(state, chunk, jax.random.PRNGKey(0))
+    state, _ = chunk_fn(state, next(chunks).arrays, jax.random.PRNGKey(0))
   assert chunk_fn.func._cache_size() == 1  # chunk_fn: the jitted function, tables bound
 
 
@@ -190,13 +188,13 @@ def test_shared_negatives_touch_fewer_rows_and_train(tmp_path, model):
 
 def test_share_negatives_must_divide_the_batch(tmp_path):
   with pytest.raises(UserError, match="must divide the batch size"):
-    config_lib.Config(loss="ns", batch_size=30, share_negatives=4).validate()
+    resolve_lib.resolve(config_lib.Config(loss="ns", batch_size=30, share_negatives=4))
   with pytest.raises(UserError, match=">= 1"):
-    config_lib.Config(loss="ns", share_negatives=-1).validate()
+    resolve_lib.resolve(config_lib.Config(loss="ns", share_negatives=-1))
   # The default: 32, or the largest power of two that divides the batch.
-  assert config_lib.share_negatives(config_lib.Config(loss="ns")) == 32
-  assert config_lib.share_negatives(config_lib.Config(loss="ns", batch_size=100)) == 4
-  assert config_lib.share_negatives(config_lib.Config(loss="ns", share_negatives=1)) == 1
+  assert resolve_lib.resolve(config_lib.Config(loss="ns")).share_negatives == 32
+  assert resolve_lib.resolve(config_lib.Config(loss="ns", batch_size=100)).share_negatives == 4
+  assert resolve_lib.resolve(config_lib.Config(loss="ns", share_negatives=1)).share_negatives == 1
 
 
 @pytest.mark.parametrize("share", [1, 4])
@@ -306,13 +304,12 @@ def test_path_bucket_chunks_train_as_with_every_path_slot(tmp_path, monkeypatch,
   config = _bucketed(tmp_path, monkeypatch, model, alpha=0.5)
   data, tables, _, chunk_fn, state = _setup(config)
   assert len(data.path_bounds) == 2 and data.path_bounds[-1] == tables["points"].shape[1]
-  chunks = [c for c, _ in train.grouped_batches(config, data, 0)]
+  chunks = list(pipeline.grouped_batches(config, data, 0))
   plain = dataclasses.replace(config, path_buckets=1)
-  assert (sum(int(batches_lib.example_mask(c, model).sum()) for c in chunks)
-          == sum(examples for _, examples in train.grouped_batches(plain, data, 0)))
-  chunk = next(c for c in chunks if c["path_slots"] == data.path_bounds[0])
-  chunk.pop("kept_done")
-  slots = chunk.pop("path_slots")
+  assert (sum(int(batches_lib.example_mask(c.arrays, model).sum()) for c in chunks)
+          == sum(c.examples for c in pipeline.grouped_batches(plain, data, 0)))
+  chunk = next(c for c in chunks if c.path_slots == data.path_bounds[0])
+  slots, chunk = chunk.path_slots, chunk.arrays
   after = {}
   for path_slots in (slots, None):  # the bucket's slots, and the longest code's
     fresh = jax.tree_util.tree_map(jnp.copy, state)  # the state is donated
@@ -330,14 +327,14 @@ def test_path_buckets_are_refused_where_they_cannot_apply(tmp_path):
   with pytest.raises(UserError, match="--path_buckets must be >= 1"):
     _config(tmp_path, loss="hs", path_buckets=-1)
   with pytest.raises(UserError, match="needs one process"):
-    config_lib.Config(loss="hs", path_buckets=2, num_processes=2,
-                      coordinator_address="localhost:1234", num_devices=-1).validate()
-  assert config_lib.path_buckets(config_lib.Config(loss="hs")) == 2
-  assert config_lib.path_buckets(config_lib.Config(loss="ns")) == 1
+    resolve_lib.resolve(config_lib.Config(loss="hs", path_buckets=2, num_processes=2,
+                      coordinator_address="localhost:1234", num_devices=-1))
+  assert resolve_lib.path_buckets(config_lib.Config(loss="hs")) == 2
+  assert resolve_lib.path_buckets(config_lib.Config(loss="ns")) == 1
 
 
 def test_default_steps_per_call_makes_calls_of_about_65536_rows(tmp_path):
-  steps = lambda **kw: config_lib.steps_per_call(config_lib.Config(**kw))
+  steps = lambda **kw: resolve_lib.steps_per_call(config_lib.Config(**kw))
   assert steps(loss="ns") == 128                      # batch 512
   assert steps(loss="hs") == 2048                     # skip-gram by centre, 24 rows
   assert steps(loss="hs", model="cbow") == 2048       # batch 32

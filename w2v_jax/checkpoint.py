@@ -30,27 +30,22 @@ import jax
 import numpy as np
 
 from w2v_jax import config as config_lib
+from w2v_jax.resolve import Resolved
 from w2v_jax.errors import UserError
 
 NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
-# Settings that do not change what is trained, so a resumed run may differ in
-# them: where files go, how often it logs or checkpoints, the device, what is
-# exported and how it is evaluated, where the processes of a multi-host run meet.
-FREE_ON_RESUME = frozenset({
-    "workdir", "cache_dir", "data_dir", "platform", "log_every_secs", "checkpoint_every_secs",
-    "resume", "tensorboard", "export", "save_text", "evaluate", "analogies", "ws353", "simlex",
-    "restrict_vocab", "analogy_method", "vectors", "query", "topk",
-    # Where the processes meet and which one this is (their tables are the same); not how many
-    # there are, which decides each one's slice of the corpus.
-    "coordinator_address", "process_id"})
+# Settings a resumed run may change (config.py's roles other than "train"):
+# where files go, how often it logs or checkpoints, the device, what is
+# exported and how it is scored, where the processes of a multi-host run meet.
+FREE_ON_RESUME = frozenset(config_lib.names_with_role("device", "output", "run"))
 
 
 def path(workdir: str) -> str:
   return os.path.join(workdir, NAME)
 
 
-def settings(config: config_lib.Config) -> dict:
+def settings(config: Resolved) -> dict:
   """The settings a resumed run must share with the run that wrote the checkpoint."""
   return {k: v for k, v in dataclasses.asdict(config).items() if k not in FREE_ON_RESUME}
 
@@ -146,7 +141,7 @@ def differences(saved: dict, current: dict) -> list[str]:
   return out
 
 
-def check_workdir(config: config_lib.Config) -> dict | None:
+def check_workdir(config: Resolved) -> dict | None:
   """Decides, before anything is written, whether this run may use config.workdir.
 
   A checkpoint exists only while a run is unfinished: a run deletes it once

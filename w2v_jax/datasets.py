@@ -89,7 +89,7 @@ def _prepare_command(config: config_lib.Config) -> str:
 
 
 def offline_prose(config: config_lib.Config) -> str:
-  path = offline_corpus.corpus_path(config_lib.data_dir(config), config.include_debian,
+  path = offline_corpus.corpus_path(config.data_dir, config.include_debian,
                                     config.include_nlp_corpus)
   if not os.path.exists(path):
     raise UserError(f"the {offline_corpus.NAME} corpus is not built yet ({path} is missing); "
@@ -102,7 +102,7 @@ def text8(config: config_lib.Config) -> str:
   named = config.text8_path or os.environ.get("W2V_JAX_TEXT8", "")
   if named:
     return named  # checked like any --corpus path
-  for path in (TEXT8, os.path.join(config_lib.data_dir(config), TEXT8)):
+  for path in (TEXT8, os.path.join(config.data_dir, TEXT8)):
     if os.path.isfile(path):
       return path
   raise UserError(f"no text8 file here: download {TEXT8_URL}, unzip it and pass "
@@ -113,7 +113,7 @@ def text8(config: config_lib.Config) -> str:
 def resolve(config: config_lib.Config) -> str:
   """A --corpus value -> a file path: "" and "default" name the default corpus."""
   if config.corpus in ("", DEFAULT):
-    return default_corpus(config_lib.cache_dir(config))
+    return default_corpus(config.cache_dir)
   if config.corpus == offline_corpus.NAME:
     return offline_prose(config)
   if config.corpus == TEXT8:
@@ -124,7 +124,7 @@ def resolve(config: config_lib.Config) -> str:
 def prepare(config: config_lib.Config) -> str:
   """--mode=prepare: builds the named corpus if needed and returns its path."""
   if config.corpus in ("", DEFAULT):
-    return default_corpus(config_lib.cache_dir(config))
+    return default_corpus(config.cache_dir)
   if config.corpus != offline_corpus.NAME:
     raise UserError(f"--mode=prepare builds --corpus={offline_corpus.NAME} or the default "
                     f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
@@ -135,4 +135,4 @@ def prepare(config: config_lib.Config) -> str:
                "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
   sources = offline_corpus.selected_sources(config.include_debian, config.include_nlp_corpus)
   name = offline_corpus.corpus_name(config.include_debian, config.include_nlp_corpus)
-  return offline_corpus.build(config_lib.data_dir(config), sources, questions, name)
+  return offline_corpus.build(config.data_dir, sources, questions, name)

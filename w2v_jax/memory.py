@@ -32,7 +32,7 @@ shrink the largest term.
 import os
 
 from w2v_jax import batches as batches_lib
-from w2v_jax import config as config_lib
+from w2v_jax.resolve import Resolved
 from w2v_jax import losses
 from w2v_jax.errors import UserError
 
@@ -46,27 +46,27 @@ PREFETCH_BYTES = 32 << 20
 GIB = 1 << 30
 
 
-def _slots(config: config_lib.Config) -> int:
+def _slots(config: Resolved) -> int:
   """Context slots per batch row (config.batch_rows)."""
   return {"pairs": 1, "cbow": 2 * config.window,
-          "centres": config.window}[config_lib.batch_rows(config)]
+          "centres": config.window}[config.batch_rows]
 
 
-def chunk_bytes(config: config_lib.Config) -> int:
+def chunk_bytes(config: Resolved) -> int:
   """Host bytes of one compiled call's chunk of batches."""
   slots = _slots(config)
   example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
-  return config_lib.steps_per_call(config) * config_lib.batch_size(config) * example_bytes
+  return config.steps_per_call * config.batch_size * example_bytes
 
 
-def prefetch_depth(config: config_lib.Config) -> int:
+def prefetch_depth(config: Resolved) -> int:
   """Chunks the prefetch queue may hold (PREFETCH_BYTES, at least 3)."""
   return max(3, PREFETCH_BYTES // chunk_bytes(config))
 
 
-def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
+def estimate(config: Resolved, vocab_size: int, tokens: int) -> dict:
   """Bytes per item (module docstring) for this config on a V-word, N-token corpus."""
-  v, d, b = vocab_size, config.dim, config_lib.batch_size(config)
+  v, d, b = vocab_size, config.dim, config.batch_size
   out_rows = v - 1 if config.loss == "hs" else v
   slots = _slots(config)
   gathered = {"ns": 1 + config.negative, "nce": 1 + config.negative, "hs": 40,
@@ -83,14 +83,14 @@ def estimate(config: config_lib.Config, vocab_size: int, tokens: int) -> dict:
   }
 
 
-def _batch_maker(config: config_lib.Config, tokens: int) -> int:
+def _batch_maker(config: Resolved, tokens: int) -> int:
   """Bytes batches.iterate_epoch holds for one chunk (module docstring); no subsampling."""
   chunk, w = min(batches_lib.CHUNK_TOKENS, tokens), config.window
   # The windows of one piece (batches.PIECE_TOKENS): int32 ids, a bool mask and
   # a bool temporary per slot, and by centre int32 index arrays.
   piece = min(batches_lib.PIECE_TOKENS, chunk) * 2 * w
   order = 4 if config.shuffle else 0  # an int32 position per example
-  kind = config_lib.batch_rows(config)
+  kind = config.batch_rows
   # The examples, plus their largest array once more while the pieces are joined.
   if kind == "pairs":
     pairs = chunk * (w + 1 if config.shrink_window else 2 * w)  # 2 E[half-width] per centre
@@ -99,7 +99,7 @@ def _batch_maker(config: config_lib.Config, tokens: int) -> int:
     return piece * 6 + chunk * (4 + 5 * 2 * w + 4 * 2 * w + order)
   # Up to 2 rows of W per centre, and with path buckets each bucket's positions
   # and rows (int32).
-  buckets = 8 if config_lib.path_buckets(config) > 1 else 0
+  buckets = 8 if config.path_buckets > 1 else 0
   return piece * (6 + 8) + 2 * chunk * (4 + 5 * w + 4 * w + order + buckets)
 
 

@@ -270,8 +270,8 @@ def chunk_function(config, total_words: int, alpha: float, mesh=None):
       train_step, tables=tables, model=config.model, loss=config.loss,
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,
       tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio,
-      skip_beyond=config_lib.skip_beyond(config),
-      share_negatives=config_lib.share_negatives(config),
+      skip_beyond=config.skip_beyond,
+      share_negatives=config.share_negatives,
       share_updates=(functools.partial(parallel.replicate, mesh) if mesh is not None
                      and config.table_sharding == "replicated" else None))
 
@@ -294,7 +294,7 @@ def chunk_function(config, total_words: int, alpha: float, mesh=None):
       # Step t's seed hashes (the key's bits, global step t): independent of T.
       steps_T = (state["step"] + jnp.arange(chunk["mask"].shape[0])).astype(jnp.uint32)
       seeds_T = sampling.mix32(jax.random.bits(key, (), jnp.uint32) ^ sampling.mix32(steps_T))
-      shape = (chunk["mask"].shape[1] // config_lib.share_negatives(config),
+      shape = (chunk["mask"].shape[1] // config.share_negatives,
                config.negative)
       chunk["negatives"] = jax.vmap(lambda seed: sampling.draw_negatives(
           seed, shape, tables["accept"], tables["alias"]))(seeds_T)

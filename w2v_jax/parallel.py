@@ -46,13 +46,13 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from w2v_jax import batches as batches_lib
-from w2v_jax import config as config_lib
+from w2v_jax.resolve import Resolved
 from w2v_jax.errors import UserError
 
 AXIS = "data"
 
 
-def initialize(config: config_lib.Config) -> None:
+def initialize(config) -> None:
   """Joins the processes of a multi-host run; before anything touches a device."""
   if config.num_processes == 1:
     return
@@ -69,10 +69,10 @@ def initialize(config: config_lib.Config) -> None:
                     f"({str(e).splitlines()[0]})") from None
 
 
-def make_mesh(config: config_lib.Config) -> Mesh:
-  """The 1-D mesh of the first --num_devices devices (-1: all, on every host)."""
-  available = jax.devices(config.platform or None)
-  n = len(available) if config.num_devices == -1 else config.num_devices
+def make_mesh(config: Resolved) -> Mesh:
+  """The 1-D mesh of the first --num_devices devices (resolved: -1 became all, on every host)."""
+  available = jax.devices(config.platform)
+  n = config.num_devices
   if n > len(available):
     hint = (" (on a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N set before the "
             "run starts simulates N devices)" if available[0].platform == "cpu" else "")
@@ -81,11 +81,10 @@ def make_mesh(config: config_lib.Config) -> Mesh:
   if jax.process_count() > 1 and n != len(available):
     raise UserError(f"--num_devices={n} leaves out devices of some processes; with several "
                     "processes pass --num_devices=-1")
-  config_lib.check_batch_split(config, n)
   return Mesh(np.asarray(available[:n]), (AXIS,))
 
 
-def row_multiple(config: config_lib.Config, mesh: Mesh, vocab_size: int) -> int:
+def row_multiple(config: Resolved, mesh: Mesh, vocab_size: int) -> int:
   """Tables are padded to a multiple of this many rows (1 unless row-sharded).
 
   Not for the full softmax, whose every step reads every output row: a zero

@@ -8,6 +8,7 @@ benchmarks and experiments print beside their timings.
 """
 
 import dataclasses
+import json
 import os
 import platform
 import subprocess
@@ -44,12 +45,21 @@ def versions(tensorboard: bool = False) -> dict:
   return out
 
 
-def run_record(config, corpus_path: str, alpha: float,
-               resumed_step: Optional[int] = None) -> dict:
+def run_record(config, corpus_path: str, resumed_step: Optional[int] = None) -> dict:
+  """config.json: `config` is resolved (resolve.py), so every value is what ran."""
   return {"config": dataclasses.asdict(config), "seed": config.seed,
-          "corpus_path": corpus_path, "alpha": alpha,
+          "corpus_path": corpus_path, "alpha": config.alpha,
           "versions": versions(config.tensorboard), "git": git_commit(),
           "resumed_at_step": resumed_step, "devices": [str(d) for d in jax.devices()]}
+
+
+def write_json(path: str, obj) -> None:
+  """Writes JSON atomically (temporary file, then rename)."""
+  tmp = f"{path}.tmp-{os.getpid()}"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=1, sort_keys=True)
+    f.write("\n")
+  os.replace(tmp, path)
 
 
 def cpu_model() -> str:

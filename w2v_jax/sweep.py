@@ -35,11 +35,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2v_jax import config as config_lib
+from w2v_jax.resolve import Resolved
 from w2v_jax import model as model_lib
 from w2v_jax import sampling
 
 
-def largest(config: config_lib.Config, variants: list) -> config_lib.Config:
+def largest(config: Resolved, variants: list) -> Resolved:
   """A config as large as the largest variant (for the memory estimate)."""
   return dataclasses.replace(config, sweep="", dim=max(v.dim for v in variants),
                              negative=max(v.negative for v in variants))
@@ -56,7 +57,7 @@ def make_train_chunk(variants: list, counts_V, tree, total_words: int):
     noise_V = (sampling.noise_distribution(counts_V, v.ns_exponent)
                if v.loss in config_lib.SAMPLED_LOSSES else None)
     tables.append(model_lib.device_tables(v.loss, noise_V, tree))
-    tx, fn = model_lib.chunk_function(v, total_words, config_lib.learning_rate(v))
+    tx, fn = model_lib.chunk_function(v, total_words, v.alpha)
     txs.append(tx)
     fns.append(fn)
 

@@ -1,0 +1,262 @@
+"""From what a user asked for to what runs: validate(config) and resolve(config).
+
+`validate` refuses settings that make no sense, with one line saying why
+(UserError), before anything starts. `resolve` returns a `Resolved`: the same
+fields with every placeholder made concrete, computed once at the entry point
+(run.py, train.train) and passed down, so no reader works a default out again,
+and config.json and the checkpoint record what ran:
+  alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c)
+  batch_size       0 -> the default that held the quality bar for the loss
+  skipgram_layout  "auto" -> centres for hs, pairs otherwise
+  share_negatives  0 -> 32, or the largest power of two dividing the batch
+  path_buckets     0 -> 2 for hs in one process, else 1
+  steps_per_call   0 -> calls of about CALL_EXAMPLES rows (32 for softmax)
+  cpu_threads      0 -> 1 for ns, nce and hs; the usable cores for softmax
+  corpus           "" -> "default"
+  cache_dir        "" -> $W2V_JAX_CACHE, $XDG_CACHE_HOME/w2v_jax or ~/.cache/w2v_jax
+  data_dir         "" -> CACHE_DIR/data
+  platform         "" -> the backend JAX picks
+  num_devices      -1 -> every device JAX sees (on every host)
+Resolving a resolved config gives it back unchanged. `platform` and
+`num_devices` ask JAX, so resolve after the runtime is set up (run.py).
+"""
+
+import dataclasses
+import math
+import os
+
+from w2v_jax.config import Config
+from w2v_jax.config import FIELDS
+from w2v_jax.config import SAMPLED_LOSSES
+from w2v_jax.errors import UserError
+
+SATURATION = 6.0  # word2vec.c's MAX_EXP
+CALL_EXAMPLES = 1 << 16  # rows per compiled call by default (steps_per_call)
+# --sweep's fields and their types: those that leave the data stream alone (sweep.py).
+SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolved(Config):
+  """A Config whose every value is concrete (module docstring); made by resolve()."""
+
+  @property
+  def batch_rows(self) -> str:
+    """What a batch row holds (batches.py): "pairs" (skip-gram by pair), "cbow" (a
+    centre and its 2W context slots) or "centres" (skip-gram by centre)."""
+    return "cbow" if self.model == "cbow" else self.skipgram_layout
+
+  @property
+  def skip_beyond(self) -> float:
+    """The |logit| from which the loss makes no update (0 = never).
+
+    Never for nce: its logits are shifted by -log(K Pn(w)), which starts a rare
+    word beyond 6 (12 for Pn = 1e-6, K = 5), so skipping would freeze its rows.
+    """
+    applies = (self.skip_saturated == "all" and self.loss in ("ns", "hs")
+               or self.skip_saturated == "hs" and self.loss == "hs")
+    return SATURATION if applies else 0.0
+
+
+def _one_of(config: Config, name: str) -> None:
+  options = FIELDS[name].metadata["choices"]
+  if getattr(config, name) not in options:
+    shown = "cpu, gpu or tpu" if name == "platform" else ", ".join(options)
+    raise UserError(f"--{name} must be {'one of ' if name != 'platform' else ''}{shown}, "
+                    f"got {getattr(config, name)!r}")
+
+
+def validate(config: Config) -> Config:
+  """Refuses settings that make no sense, with one line saying why; returns config."""
+  for name, f in FIELDS.items():
+    if f.metadata["choices"]:
+      _one_of(config, name)
+  if config.export != "in" and config.loss == "hs":
+    raise UserError("--export=out and in+out need per-word output vectors, which "
+                    "--loss=hs does not have (its output rows are tree nodes); use --export=in")
+  if config.restrict_vocab < 1 or config.topk < 1:
+    raise UserError("--restrict_vocab and --topk must be at least 1")
+  if config.skipgram_layout == "centres" and config.model == "skipgram" and config.loss != "hs":
+    raise UserError(f"--skipgram_layout=centres is built for --loss=hs only, "
+                    f"got --loss={config.loss}")
+  if config.num_devices == 0 or config.num_devices < -1:
+    raise UserError(f"--num_devices must be >= 1, or -1 for every device, "
+                    f"got {config.num_devices}")
+  if config.num_devices > 0:
+    check_batch_split(config, config.num_devices)
+  if config.num_processes < 1 or not 0 <= config.process_id < config.num_processes:
+    raise UserError(f"--process_id must lie in [0, --num_processes) and --num_processes be "
+                    f">= 1, got {config.process_id} and {config.num_processes}")
+  if config.num_processes > 1 and not config.coordinator_address:
+    raise UserError("--num_processes > 1 needs --coordinator_address=HOST:PORT (process 0's)")
+  if config.num_processes > 1 and config.num_devices != -1 and not isinstance(config, Resolved):
+    raise UserError("--num_processes > 1 trains on every process's devices: pass "
+                    "--num_devices=-1")
+  for name in ("dim", "window", "epochs", "min_count", "max_sentence_length"):
+    if getattr(config, name) < 1:
+      raise UserError(f"--{name} must be at least 1, got {getattr(config, name)}")
+  for name, what in (("steps_per_call", "default"), ("cpu_threads", "default"),
+                     ("batch_size", "loss's default"), ("path_buckets", "default"),
+                     ("share_negatives", "default")):
+    if getattr(config, name) < 0:
+      raise UserError(f"--{name} must be >= 1 (or 0 for the {what}), "
+                      f"got {getattr(config, name)}")
+  if config.path_buckets > 1 and config.loss != "hs":
+    raise UserError(f"--path_buckets applies to --loss=hs only, got --loss={config.loss}")
+  if config.path_buckets > 1 and config.num_processes > 1:
+    raise UserError("--path_buckets > 1 needs one process: every process would have to "
+                    "train the same bucket at every call; use --path_buckets=1")
+  if config.share_negatives and batch_size(config) % config.share_negatives:
+    raise UserError(f"--share_negatives={config.share_negatives} must divide the batch size "
+                    f"({batch_size(config)})")
+  if config.max_vocab < 0:
+    raise UserError(f"--max_vocab must be >= 0 (0 = no cap), got {config.max_vocab}")
+  if config.max_vocab == 1:
+    raise UserError("--max_vocab=1 leaves nothing to predict; use at least 2 (or 0 for no cap)")
+  if config.negative < 0:
+    raise UserError(f"--negative must be >= 0, got {config.negative}")
+  if config.loss in SAMPLED_LOSSES and config.negative == 0:
+    raise UserError(f"--loss={config.loss} needs --negative >= 1 (word2vec.c uses 5)")
+  if not config.ns_exponent >= 0:  # also catches NaN
+    raise UserError(f"--ns_exponent must be a real number >= 0, got {config.ns_exponent}")
+  if not config.sample >= 0:
+    raise UserError(f"--sample must be >= 0 (0 = no subsampling), got {config.sample}")
+  if config.alpha is not None and not config.alpha > 0:
+    raise UserError(f"--alpha must be > 0, got {config.alpha}")
+  if not config.checkpoint_every_secs >= 0:
+    raise UserError(f"--checkpoint_every_secs must be >= 0 (0 = after every compiled call), "
+                    f"got {config.checkpoint_every_secs}")
+  if not 0 <= config.min_alpha_ratio <= 1:
+    raise UserError(f"--min_alpha_ratio must lie in [0, 1], got {config.min_alpha_ratio}")
+  if config.sweep:
+    sweep_variants(config)  # refuses what a sweep cannot do
+  return config
+
+
+def resolve(config: Config) -> Resolved:
+  """The validated config with every placeholder made concrete (module docstring)."""
+  validate(config)
+  fields = {name: getattr(config, name) for name in FIELDS}
+  cache = config.cache_dir or default_cache_dir()
+  fields.update(
+      alpha=config.alpha if config.alpha is not None else default_alpha(config.model),
+      batch_size=batch_size(config), skipgram_layout=skipgram_layout(config),
+      share_negatives=config.share_negatives or math.gcd(32, batch_size(config)),
+      path_buckets=path_buckets(config), steps_per_call=steps_per_call(config),
+      cpu_threads=cpu_threads(config), corpus=config.corpus or "default", cache_dir=cache,
+      data_dir=config.data_dir or os.path.join(cache, "data"))
+  if not config.platform or config.num_devices == -1:
+    import jax  # pylint: disable=import-outside-toplevel  # only here: it starts a backend
+    devices = jax.devices(config.platform or None)
+    fields.update(platform=config.platform or devices[0].platform,
+                  num_devices=len(devices) if config.num_devices == -1 else config.num_devices)
+    check_batch_split(config, fields["num_devices"])
+  return Resolved(**fields)
+
+
+def default_alpha(model: str) -> float:
+  """word2vec.c's starting learning rate: 0.025 for skip-gram, 0.05 for CBOW."""
+  return 0.05 if model == "cbow" else 0.025
+
+
+def skipgram_layout(config: Config) -> str:
+  if config.skipgram_layout == "auto":
+    return "centres" if config.loss == "hs" else "pairs"
+  return config.skipgram_layout
+
+
+def batch_size(config: Config) -> int:
+  if config.batch_size:
+    return config.batch_size
+  if config.loss == "hs" and config.model == "skipgram" and skipgram_layout(config) == "centres":
+    return 24  # rows of a centre and up to `window` contexts: ~80 pairs
+  return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
+
+
+def steps_per_call(config: Config) -> int:
+  """The power of two nearest below CALL_EXAMPLES / batch size, at least 32; 32 for
+  softmax, whose steps are large."""
+  if config.steps_per_call:
+    return config.steps_per_call
+  if config.loss == "softmax":
+    return 32
+  return max(32, 1 << max(0, (CALL_EXAMPLES // batch_size(config)).bit_length() - 1))
+
+
+def path_buckets(config: Config) -> int:
+  if config.path_buckets:
+    return config.path_buckets
+  return 2 if config.loss == "hs" and config.num_processes == 1 else 1
+
+
+def cpu_threads(config: Config) -> int:
+  """1 for the sparse losses; for softmax the cores this process may use (XLA's own
+  choice: run.py leaves the pools alone at that number)."""
+  if config.cpu_threads:
+    return config.cpu_threads
+  if config.loss != "softmax":
+    return 1
+  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_batch_split(config: Config, num_devices: int) -> None:
+  """Refuses a batch that num_devices devices cannot split into equal slices."""
+  if batch_size(config) % num_devices:
+    raise UserError(f"the batch size ({batch_size(config)}) must be a multiple of the "
+                    f"{num_devices} devices, which each take an equal slice of every batch; "
+                    "set --batch_size")
+
+
+def default_cache_dir() -> str:
+  """$W2V_JAX_CACHE, else $XDG_CACHE_HOME/w2v_jax, else ~/.cache/w2v_jax."""
+  if os.environ.get("W2V_JAX_CACHE"):
+    return os.environ["W2V_JAX_CACHE"]
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "w2v_jax")
+
+
+def sweep_values(config: Config) -> tuple[str, tuple]:
+  """--sweep=FIELD=V1,V2,... -> (FIELD, values in the field's type); UserError if malformed."""
+  field, sep, listed = config.sweep.partition("=")
+  field = field.strip()
+  tokens = [t.strip() for t in listed.split(",")]
+  if not sep or not field or not all(tokens):
+    raise UserError(f"--sweep must look like FIELD=V1,V2,... (e.g. ns_exponent=0,0.5,0.75), "
+                    f"got {config.sweep!r}")
+  if field not in SWEEPABLE:
+    why = ("is not a setting" if field not in FIELDS else
+           "would change the data stream or the program every variant shares; "
+           "train separate runs")
+    raise UserError(f"--sweep cannot vary {field}: it {why} (--sweep varies "
+                    f"{', '.join(SWEEPABLE)})")
+  kind = SWEEPABLE[field]
+  try:
+    values = tuple(kind(t) for t in tokens)
+  except ValueError:
+    raise UserError(f"--sweep={config.sweep}: {field} takes {kind.__name__} values") from None
+  if len(set(values)) != len(values):
+    raise UserError(f"--sweep={config.sweep} lists a value twice")
+  return field, values
+
+
+def sweep_variants(config: Config) -> list:
+  """One config per --sweep value (workdir WORKDIR/FIELD=V, sweep ""), validated, and
+  resolved where `config` is; [] without a sweep."""
+  if not config.sweep:
+    return []
+  field, values = sweep_values(config)
+  if field in ("ns_exponent", "negative") and config.loss != "ns":
+    raise UserError(f"--sweep over {field} needs --loss=ns, got --loss={config.loss}")
+  if config.num_devices != 1 or config.num_processes != 1:
+    raise UserError("--sweep runs on one device: drop --num_devices / --num_processes, or "
+                    "train the variants as separate runs")
+  if config.resume:
+    raise UserError("--resume cannot continue a --sweep run: a sweep keeps no checkpoint; "
+                    "start it again in a new --workdir")
+  variants = []
+  for value in values:
+    folder = f"{field}={value if isinstance(value, int) else f'{value:g}'}"
+    variant = dataclasses.replace(config, sweep="", **{field: value},
+                                  workdir=os.path.join(config.workdir, folder))
+    variants.append(resolve(variant) if isinstance(config, Resolved) else validate(variant))
+  return variants

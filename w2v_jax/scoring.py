@@ -1,0 +1,59 @@
+"""Scoring vectors: the evaluation that ends a run, --mode=eval and --mode=neighbors.
+
+The metrics themselves are evaluate.py's; this module reads the files a run
+or a user names, writes WORKDIR/eval.json and prints what was found.
+"""
+
+import logging
+import os
+
+from w2v_jax import evaluate
+from w2v_jax.errors import UserError
+from w2v_jax.record import write_json
+
+
+def check_eval_files(config) -> None:
+  """Reads the evaluation files now, so a wrong one is refused before training, not after."""
+  if not config.evaluate:
+    return
+  evaluate.read_analogies(config.analogies or evaluate.gensim_test_file(evaluate.ANALOGIES))
+  for path in (config.ws353, config.simlex):
+    if path:
+      evaluate.read_word_pairs(path)
+
+
+def evaluate_and_report(config, words, vectors_VxD) -> dict:
+  """Runs the evaluation suite and writes WORKDIR/eval.json."""
+  results = evaluate.evaluate_all(
+      list(words), vectors_VxD, analogies_path=config.analogies or None,
+      ws353_path=config.ws353 or None, simlex_path=config.simlex or None,
+      restrict_vocab=config.restrict_vocab, method=config.analogy_method)
+  write_json(os.path.join(config.workdir, "eval.json"), results)
+  return results
+
+
+def evaluate_file(config) -> dict:
+  """--mode=eval: evaluates any word2vec-format vectors file."""
+  if not config.vectors:
+    raise UserError("--mode=eval needs --vectors=PATH (a word2vec binary or text file)")
+  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  results = evaluate_and_report(config, words, vectors_VxD)
+  logging.info("%s: %d words x %d dims\n%s\n  written to %s", config.vectors, len(words),
+               vectors_VxD.shape[1], evaluate.format_summary(results),
+               os.path.join(config.workdir, "eval.json"))
+  return results
+
+
+def print_neighbors(config) -> dict:
+  """--mode=neighbors: the --topk nearest words by cosine of each --query word."""
+  if not config.vectors or not config.query:
+    raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2")
+  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  queries = [q for q in config.query.split(",") if q]
+  found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
+  for query, neighbours in found.items():
+    if query == "_unknown":
+      print(f"not in the vocabulary: {', '.join(neighbours)}")
+      continue
+    print(f"{query}: " + ", ".join(f"{w} {c:.3f}" for w, c in neighbours))
+  return found
