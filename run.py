@@ -20,6 +20,7 @@ import jax
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
+from w2v_jax import files
 from w2v_jax import parallel
 from w2v_jax import train
 from w2v_jax.errors import Interrupted
@@ -242,7 +243,7 @@ def main(argv):
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":
     summary = train.describe(config)
-    train.write_json(os.path.join(config.workdir, "data.json"), summary)
+    files.write_json(os.path.join(config.workdir, "data.json"), summary)
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
   elif FLAGS.mode == "train":
     train.train(config)

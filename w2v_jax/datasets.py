@@ -19,6 +19,7 @@ import time
 
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
+from w2v_jax import files
 from w2v_jax import offline_corpus
 from w2v_jax import prose
 from w2v_jax.errors import UserError
@@ -75,7 +76,7 @@ def default_corpus(cache_dir: str) -> str:
     _write_default(os.path.join(tmp, "corpus.txt"))
 
   corpus_lib.ensure_cache_dir(cache_dir)
-  corpus_lib.build_atomically(folder, build)
+  files.build_folder(folder, build)
   logging.info("default corpus written in %.1f s", time.time() - start)
   return path
 

@@ -6,13 +6,9 @@ header, then "word v1 v2 ... vD\\n" per word. gensim's load_word2vec_format
 reads both.
 """
 
-import os
-
 import numpy as np
 
-
-def _atomic_path(path: str) -> str:
-  return f"{path}.tmp-{os.getpid()}"
+from w2v_jax import files
 
 
 def write_word2vec(path: str, words, vectors_VxD: np.ndarray, binary: bool = True) -> None:
@@ -20,15 +16,13 @@ def write_word2vec(path: str, words, vectors_VxD: np.ndarray, binary: bool = Tru
   v, d = vectors_VxD.shape
   if len(words) != v:
     raise ValueError(f"{len(words)} words for {v} vectors")
-  tmp = _atomic_path(path)
-  with open(tmp, "wb") as f:
+  with files.atomic_write(path) as f:
     f.write(f"{v} {d}\n".encode())
     for word, row in zip(words, vectors_VxD):
       if binary:
         f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
       else:
         f.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
-  os.replace(tmp, path)
 
 
 def export_vectors(params: dict, which: str) -> np.ndarray:
@@ -57,14 +51,13 @@ def write_params(path: str, params: dict, words, counts) -> None:
   bytes; read_words) and, while no word is longer than FIXED_WIDTH_WORD_CHARS,
   `words` as a NumPy string array.
   """
-  tmp = _atomic_path(path) + ".npz"  # np.savez appends .npz to names without it
   arrays = {k: np.asarray(v) for k, v in params.items()}
   vocab = {"words_utf8": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
            "counts": np.asarray(counts)}
   if max(map(len, words), default=0) <= FIXED_WIDTH_WORD_CHARS:
     vocab["words"] = np.asarray(words, dtype=str)
-  np.savez(tmp, **vocab, **arrays)
-  os.replace(tmp, path)
+  with files.atomic_write(path) as f:  # a file object: np.savez appends .npz to a name
+    np.savez(f, **vocab, **arrays)
 
 
 def read_words(npz) -> list[str]:

@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from w2v_jax import corpus as corpus_lib
+from w2v_jax import files
 from w2v_jax import prose
 from w2v_jax.errors import UserError
 
@@ -394,7 +395,7 @@ def build(data_dir: str, sources: Sequence[Source], questions: dict[str, list],
   corpus_lib.ensure_cache_dir(downloads)
   paths = [fetch(source.archive, downloads) for source in sources]
   start = time.time()
-  corpus_lib.build_atomically(
+  files.build_folder(
       folder, lambda tmp: write_corpus(tmp, name, sources, paths, questions))
   with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
     manifest = json.load(f)

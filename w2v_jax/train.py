@@ -47,6 +47,7 @@ from w2v_jax import corpus as corpus_lib
 from w2v_jax import datasets
 from w2v_jax import evaluate
 from w2v_jax import export
+from w2v_jax import files
 from w2v_jax import huffman
 from w2v_jax import memory
 from w2v_jax import model as model_lib
@@ -163,15 +164,6 @@ def describe(config: config_lib.Config) -> dict:
     logging.info("by centre: %d rows, %.1f%% of their context slots hold a word",
                  rows, 100 * summary["context_slots_filled"])
   return summary
-
-
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically (temporary file, then rename)."""
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1, sort_keys=True)
-    f.write("\n")
-  os.replace(tmp, path)
 
 
 def grouped_batches(config: config_lib.Config, data: Data, epoch: int, process: int = 0,
@@ -573,12 +565,12 @@ def train(config: config_lib.Config) -> dict:
   if not variants:  # a sweep runs on one device (config.validate)
     state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
   train_key = parallel.place(train_key, parallel.everywhere(mesh))
-  write_json(os.path.join(workdir, "config.json"),
+  files.write_json(os.path.join(workdir, "config.json"),
              record.run_record(config, corpus.stats["cache"], alpha, meta["step"] if meta else None))
   outputs = variants or [config]  # one folder of outputs each
   for variant in variants:
     os.makedirs(variant.workdir, exist_ok=True)
-    write_json(os.path.join(variant.workdir, "config.json"),
+    files.write_json(os.path.join(variant.workdir, "config.json"),
                dict(record.run_record(variant, corpus.stats["cache"], config_lib.learning_rate(variant)),
                     sweep=config.sweep))
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
@@ -715,7 +707,7 @@ def train(config: config_lib.Config) -> dict:
   summary = dict(timing, sweep=sweep_note, workdir=workdir, variants=[
       {field: getattr(v, field), "workdir": v.workdir, "final_epoch_loss": r["epoch_loss"]}
       for v, r in zip(variants, epoch_records)])
-  write_json(os.path.join(workdir, "summary.json"), summary)
+  files.write_json(os.path.join(workdir, "summary.json"), summary)
   return dict(summary, variants=summaries)
 
 
@@ -731,7 +723,7 @@ def write_outputs(config: config_lib.Config, corpus, params: dict, summary: dict
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
   results = evaluate_and_report(config, vocab.words, vectors_VxD) if config.evaluate else {}
   summary = dict(summary, workdir=workdir)
-  write_json(os.path.join(workdir, "summary.json"), summary)
+  files.write_json(os.path.join(workdir, "summary.json"), summary)
   logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
                "training           %.1f s, %.0fk words/s (%.0fk from the end of the first "
                "call, which compiled, at %.1f s), final epoch loss %.4f\n%s\n"
@@ -748,7 +740,7 @@ def evaluate_and_report(config: config_lib.Config, words, vectors_VxD) -> dict:
       list(words), vectors_VxD, analogies_path=config.analogies or None,
       ws353_path=config.ws353 or None, simlex_path=config.simlex or None,
       restrict_vocab=config.restrict_vocab, method=config.analogy_method)
-  write_json(os.path.join(config.workdir, "eval.json"), results)
+  files.write_json(os.path.join(config.workdir, "eval.json"), results)
   return results
 
 
