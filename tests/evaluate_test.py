@@ -8,7 +8,7 @@ from scipy import stats
 
 from w2v_jax import evaluate
 from w2v_jax.errors import UserError
-from w2v_jax.export import write_word2vec
+from w2v_jax.word2vec_format import write_word2vec
 
 # gensim's most_similar_cosmul calls its own deprecated init_sims.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -273,91 +273,6 @@ def test_analogy_file_without_questions_is_refused(tmp_path, text):
   path.write_text(text)
   with pytest.raises(UserError, match="holds no analogy questions"):
     evaluate.read_analogies(str(path))
-
-
-# ------------------------------------------------------------------ reading
-
-
-@pytest.fixture
-def small():
-  rng = np.random.default_rng(4)
-  words = ["</s>", "the", "Öl", "naïve", "x" * 30, "a.b"]
-  return words, rng.standard_normal((len(words), 7)).astype(np.float32)
-
-
-def test_binary_round_trip_is_exact(tmp_path, small):
-  words, vectors_VxD = small
-  path = str(tmp_path / "v.bin")
-  write_word2vec(path, words, vectors_VxD, binary=True)
-  got_words, got_VxD = evaluate.read_word2vec(path)
-  assert got_words == words
-  assert got_VxD.dtype == np.float32
-  np.testing.assert_array_equal(got_VxD, vectors_VxD)
-
-
-def test_text_round_trip(tmp_path, small):
-  words, vectors_VxD = small
-  path = str(tmp_path / "v.txt")
-  write_word2vec(path, words, vectors_VxD, binary=False)
-  got_words, got_VxD = evaluate.read_word2vec(path)
-  assert got_words == words
-  np.testing.assert_allclose(got_VxD, vectors_VxD, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("binary", [True, False])
-def test_reads_gensim_files(tmp_path, small, binary):
-  words, vectors_VxD = small
-  kv = KeyedVectors(vector_size=vectors_VxD.shape[1])
-  kv.add_vectors(words, vectors_VxD)
-  path = str(tmp_path / "g")
-  kv.save_word2vec_format(path, binary=binary)
-  got_words, got_VxD = evaluate.read_word2vec(path)
-  assert got_words == words
-  np.testing.assert_allclose(got_VxD, vectors_VxD, rtol=0 if binary else 1e-6)
-
-
-@pytest.mark.parametrize("binary", [True, False])
-def test_missing_final_newline_and_max_words(tmp_path, small, binary):
-  words, vectors_VxD = small
-  path = tmp_path / "v"
-  write_word2vec(str(path), words, vectors_VxD, binary=binary)
-  path.write_bytes(path.read_bytes()[:-1])
-  got_words, got_VxD = evaluate.read_word2vec(str(path))
-  assert got_words == words
-  np.testing.assert_allclose(got_VxD, vectors_VxD, rtol=1e-5)
-  got_words, got_VxD = evaluate.read_word2vec(str(path), max_words=2)
-  assert got_words == words[:2] and got_VxD.shape == (2, 7)
-
-
-def test_binary_without_newlines_between_rows_and_bad_utf8(tmp_path, small):
-  words, vectors_VxD = small
-  body = b"".join(w.encode() + b" " + v.tobytes() for w, v in zip(words, vectors_VxD))
-  path = tmp_path / "old.bin"
-  path.write_bytes(b"7 7\n" + body + b"bad\xff " + vectors_VxD[0].tobytes())
-  got_words, got_VxD = evaluate.read_word2vec(str(path))
-  assert got_words == words + ["bad\ufffd"]
-  np.testing.assert_array_equal(got_VxD, np.concatenate([vectors_VxD, vectors_VxD[:1]]))
-
-
-def test_read_errors(tmp_path, small):
-  words, vectors_VxD = small
-  with pytest.raises(UserError, match="does not exist"):
-    evaluate.read_word2vec(str(tmp_path / "none.bin"))
-  bad = tmp_path / "bad"
-  for header in (b"", b"hello world\n", b"6\n", b"6 0\n"):
-    bad.write_bytes(header + b"the 1 2 3\n")
-    with pytest.raises(UserError, match="expected 'V D' header"):
-      evaluate.read_word2vec(str(bad))
-  for binary in (True, False):
-    path = tmp_path / f"v{binary}"
-    write_word2vec(str(path), words, vectors_VxD, binary=binary)
-    data = path.read_bytes()
-    path.write_bytes(data[:len(data) * 3 // 4])
-    with pytest.raises(UserError, match=r"holds [45] of 6 vectors"):
-      evaluate.read_word2vec(str(path))
-  bad.write_bytes(b"2 3\na 1 2 3\nb 1 2\n")
-  with pytest.raises(UserError, match=":3: expected a word and 3 numbers, found 2"):
-    evaluate.read_word2vec(str(bad))
 
 
 # ------------------------------------------------------------------ neighbours, all

@@ -1,28 +1,14 @@
-"""word2vec.c's vector formats and an npz of every table; all writes atomic.
+"""What a run exports besides word2vec.c's vector files: which vectors, and params.npz.
 
-Binary (word2vec.c `-binary 1`): a header line "V D\\n", then per word its UTF-8
-bytes, a space, D little-endian float32 values and a newline. Text: the same
-header, then "word v1 v2 ... vD\\n" per word. gensim's load_word2vec_format
-reads both.
+`export_vectors` picks the input, output or summed vectors that go into
+vectors.bin (written by word2vec_format.py); `write_params` writes every table
+plus the vocabulary into one .npz, atomically, and `read_words` reads its
+vocabulary back.
 """
 
 import numpy as np
 
 from w2v_jax import files
-
-
-def write_word2vec(path: str, words, vectors_VxD: np.ndarray, binary: bool = True) -> None:
-  vectors_VxD = np.asarray(vectors_VxD, dtype=np.float32)
-  v, d = vectors_VxD.shape
-  if len(words) != v:
-    raise ValueError(f"{len(words)} words for {v} vectors")
-  with files.atomic_write(path) as f:
-    f.write(f"{v} {d}\n".encode())
-    for word, row in zip(words, vectors_VxD):
-      if binary:
-        f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
-      else:
-        f.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
 
 
 def export_vectors(params: dict, which: str) -> np.ndarray:

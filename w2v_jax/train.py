@@ -56,6 +56,7 @@ from w2v_jax import record
 from w2v_jax import sampling
 from w2v_jax import sweep as sweep_lib
 from w2v_jax import vocab as vocab_lib
+from w2v_jax import word2vec_format
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
 
@@ -715,9 +716,9 @@ def write_outputs(config: config_lib.Config, corpus, params: dict, summary: dict
   """Writes vectors, vocabulary, tables, evaluation and summary.json to config.workdir."""
   workdir, vocab = config.workdir, corpus.vocab
   vectors_VxD = export.export_vectors(params, config.export)
-  export.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
+  word2vec_format.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
   if config.save_text:
-    export.write_word2vec(os.path.join(workdir, "vectors.txt"), vocab.words, vectors_VxD,
+    word2vec_format.write_word2vec(os.path.join(workdir, "vectors.txt"), vocab.words, vectors_VxD,
                           binary=False)
   vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
@@ -748,7 +749,7 @@ def evaluate_file(config: config_lib.Config) -> dict:
   """--mode=eval: evaluates any word2vec-format vectors file."""
   if not config.vectors:
     raise UserError("--mode=eval needs --vectors=PATH (a word2vec binary or text file)")
-  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   results = evaluate_and_report(config, words, vectors_VxD)
   logging.info("%s: %d words x %d dims\n%s\n  written to %s", config.vectors, len(words),
                vectors_VxD.shape[1], evaluate.format_summary(results),
@@ -760,7 +761,7 @@ def print_neighbors(config: config_lib.Config) -> dict:
   """--mode=neighbors: the --topk nearest words by cosine of each --query word."""
   if not config.vectors or not config.query:
     raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2")
-  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   queries = [q for q in config.query.split(",") if q]
   found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
   for query, neighbours in found.items():
