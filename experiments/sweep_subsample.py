@@ -31,6 +31,7 @@ import numpy as np
 
 import common  # experiments/common.py
 from w2v_jax import evaluate
+from w2v_jax import gensim_data
 from w2v_jax import train
 from w2v_jax import word2vec_format
 
@@ -52,7 +53,7 @@ def rare_analogy_accuracy(words, vectors_VxD, restrict_vocab: int) -> float:
   vocabulary); only the subset of questions differs.
   """
   result = evaluate.evaluate_analogies(list(words), vectors_VxD,
-                                       evaluate.gensim_test_file(evaluate.ANALOGIES),
+                                       gensim_data.find(evaluate.ANALOGIES),
                                        restrict_vocab=restrict_vocab, return_predictions=True)
   rank = {}
   for i, w in enumerate(words[:restrict_vocab]):

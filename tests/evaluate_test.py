@@ -1,5 +1,4 @@
 import math
-import os
 
 import numpy as np
 import pytest
@@ -7,6 +6,7 @@ from gensim.models import KeyedVectors
 from scipy import stats
 
 from w2v_jax import evaluate
+from w2v_jax import gensim_data
 from w2v_jax.errors import UserError
 from w2v_jax.word2vec_format import write_word2vec
 
@@ -17,11 +17,11 @@ D = 12
 
 
 def _analogy_sections():
-  return evaluate.read_analogies(evaluate.gensim_test_file(evaluate.ANALOGIES))
+  return evaluate.read_analogies(gensim_data.find(evaluate.ANALOGIES))
 
 
 def _pair_words(name):
-  pairs = evaluate.read_word_pairs(evaluate.gensim_test_file(name))
+  pairs = evaluate.read_word_pairs(gensim_data.find(name))
   return [w for w1, w2, _ in pairs for w in (w1, w2)]
 
 
@@ -104,7 +104,7 @@ def _gensim(path):
 @pytest.mark.parametrize("restrict_vocab", [100000, 400])
 def test_3cosadd_matches_gensim_question_for_question(mixed, restrict_vocab):
   words, vectors_VxD, path = mixed
-  questions = evaluate.gensim_test_file(evaluate.ANALOGIES)
+  questions = gensim_data.find(evaluate.ANALOGIES)
   ours = evaluate.evaluate_analogies(words, vectors_VxD, questions, restrict_vocab=restrict_vocab,
                                      return_predictions=True)
   score, theirs = _gensim(path).evaluate_word_analogies(
@@ -127,7 +127,7 @@ def test_3cosadd_matches_gensim_question_for_question(mixed, restrict_vocab):
 def test_case_variants_matter_in_the_fixture(mixed):
   """Guards the test above: folding changes answers, so it does check folding."""
   words, vectors_VxD, _ = mixed
-  questions = evaluate.gensim_test_file(evaluate.ANALOGIES)
+  questions = gensim_data.find(evaluate.ANALOGIES)
   folded = evaluate.evaluate_analogies(words, vectors_VxD, questions, return_predictions=True)
   exact = evaluate.evaluate_analogies(words, vectors_VxD, questions, case_insensitive=False,
                                       return_predictions=True)
@@ -158,7 +158,7 @@ def test_case_variants_of_inputs_are_skipped_and_of_the_answer_count(tmp_path):
 def test_semantic_is_the_first_five_sections(plain):
   words, vectors_VxD, _ = plain
   result = evaluate.evaluate_analogies(words, vectors_VxD,
-                                       evaluate.gensim_test_file(evaluate.ANALOGIES))
+                                       gensim_data.find(evaluate.ANALOGIES))
   sections = list(result["sections"].values())
   assert len(sections) == 14
   correct = sum(s["correct"] for s in sections[:5])
@@ -173,7 +173,7 @@ def test_semantic_is_the_first_five_sections(plain):
 def test_3cosmul_matches_gensim_most_similar_cosmul(plain):
   words, vectors_VxD, path = plain
   result = evaluate.evaluate_analogies(
-      words, vectors_VxD, evaluate.gensim_test_file(evaluate.ANALOGIES), restrict_vocab=len(words),
+      words, vectors_VxD, gensim_data.find(evaluate.ANALOGIES), restrict_vocab=len(words),
       method="3cosmul", case_insensitive=False, epsilon=1e-6, return_predictions=True)
   kv = _gensim(path)
   sample = np.random.default_rng(2).choice(len(result["predictions"]), size=300, replace=False)
@@ -181,7 +181,7 @@ def test_3cosmul_matches_gensim_most_similar_cosmul(plain):
     _, (a, b, c, _), predicted = result["predictions"][i]
     assert kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=1)[0][0] == predicted
   adds = evaluate.evaluate_analogies(
-      words, vectors_VxD, evaluate.gensim_test_file(evaluate.ANALOGIES), case_insensitive=False,
+      words, vectors_VxD, gensim_data.find(evaluate.ANALOGIES), case_insensitive=False,
       return_predictions=True)
   assert [p for *_, p in adds["predictions"]] != [p for *_, p in result["predictions"]]
 
@@ -217,7 +217,7 @@ def test_bad_analogy_file_names_file_and_line(tmp_path, plain):
 @pytest.mark.parametrize("restrict_vocab", [300000, 700])
 def test_similarity_matches_gensim(mixed, name, restrict_vocab):
   words, vectors_VxD, path = mixed
-  pairs = evaluate.gensim_test_file(name)
+  pairs = gensim_data.find(name)
   ours = evaluate.evaluate_similarity(words, vectors_VxD, pairs, restrict_vocab=restrict_vocab)
   pearson, spearman, oov_percent = _gensim(path).evaluate_word_pairs(
       pairs, restrict_vocab=restrict_vocab, case_insensitive=True)
@@ -303,10 +303,3 @@ def test_evaluate_all_and_summary(mixed):
   assert len(summary.splitlines()) == 5
   assert f"{results['analogy']['seen']}/19544" in summary
   assert "WS353" in summary and "SimLex999" in summary
-
-
-def test_gensim_test_file_exists():
-  for name in (evaluate.ANALOGIES, evaluate.WS353, evaluate.SIMLEX):
-    assert os.path.isfile(evaluate.gensim_test_file(name))
-  with pytest.raises(UserError, match="missing"):
-    evaluate.gensim_test_file("no-such-file.txt")

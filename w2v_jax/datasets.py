@@ -19,7 +19,9 @@ import time
 
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
+from w2v_jax import evaluate
 from w2v_jax import files
+from w2v_jax import gensim_data
 from w2v_jax import offline_corpus
 from w2v_jax import prose
 from w2v_jax.errors import UserError
@@ -32,19 +34,6 @@ _WIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 _LEE = "lee_background.cor"
 
 
-def gensim_test_data(name: str) -> str:
-  """Path of a file in the installed gensim package's test data."""
-  try:
-    import gensim  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    raise UserError("gensim is not installed; run: pip install -r requirements.txt") from None
-  path = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data", name)
-  if not os.path.exists(path):
-    raise UserError(f"{name} is missing from the installed gensim {gensim.__version__}; "
-                    "reinstall it with: pip install --force-reinstall -r requirements.txt")
-  return path
-
-
 def _write_default(out_path: str) -> None:
   from gensim import utils  # pylint: disable=import-outside-toplevel
 
@@ -55,10 +44,10 @@ def _write_default(out_path: str) -> None:
         f.write(" ".join(tokens) + "\n")
 
   with open(out_path, "w", encoding="utf-8", newline="\n") as f:
-    with bz2.open(gensim_test_data(_WIKI)) as wiki:
+    with bz2.open(gensim_data.find(_WIKI)) as wiki:
       for text in prose.wiki_texts(wiki):
         write_paragraphs(f, text)
-    with open(gensim_test_data(_LEE), encoding="utf-8") as lee:
+    with open(gensim_data.find(_LEE), encoding="utf-8") as lee:
       write_paragraphs(f, lee.read())
 
 
@@ -129,9 +118,7 @@ def prepare(config: config_lib.Config) -> str:
   if config.corpus != offline_corpus.NAME:
     raise UserError(f"--mode=prepare builds --corpus={offline_corpus.NAME} or the default "
                     f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
-  from w2v_jax import evaluate  # pylint: disable=import-outside-toplevel
-  sections = evaluate.read_analogies(
-      config.analogies or evaluate.gensim_test_file("questions-words.txt"))
+  sections = evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
   questions = {"semantic": [q for _, qs in sections[:evaluate.SEMANTIC_SECTIONS] for q in qs],
                "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
   sources = offline_corpus.selected_sources(config.include_debian, config.include_nlp_corpus)

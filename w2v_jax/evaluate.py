@@ -38,7 +38,7 @@ import os
 
 import numpy as np
 
-from w2v_jax.datasets import gensim_test_data
+from w2v_jax import gensim_data
 from w2v_jax.errors import UserError
 
 ANALOGIES = "questions-words.txt"
@@ -50,11 +50,6 @@ SEMANTIC_SECTIONS = 5
 COSMUL_EPSILON = 1e-3  # Levy & Goldberg (2014); gensim's most_similar_cosmul uses 1e-6
 _TOP = 5  # gensim's evaluate_word_analogies looks at most_similar(topn=5)
 _BLOCK = 256  # questions scored per matrix product: a [B, V] float32 block
-
-
-def gensim_test_file(name: str) -> str:
-  """Path of `name` in the installed gensim's test data (UserError if missing)."""
-  return gensim_test_data(name)
 
 
 # ------------------------------------------------------------------ shared
@@ -377,10 +372,10 @@ def evaluate_all(words, vectors_VxD, analogies_path: str | None = None,
   restrict_vocab applies to the analogies; the word pairs use gensim's 300000.
   """
   return {
-      "analogy": evaluate_analogies(words, vectors_VxD, analogies_path or gensim_test_file(ANALOGIES),
+      "analogy": evaluate_analogies(words, vectors_VxD, analogies_path or gensim_data.find(ANALOGIES),
                                     restrict_vocab=restrict_vocab, method=method),
-      "ws353": evaluate_similarity(words, vectors_VxD, ws353_path or gensim_test_file(WS353)),
-      "simlex": evaluate_similarity(words, vectors_VxD, simlex_path or gensim_test_file(SIMLEX)),
+      "ws353": evaluate_similarity(words, vectors_VxD, ws353_path or gensim_data.find(WS353)),
+      "simlex": evaluate_similarity(words, vectors_VxD, simlex_path or gensim_data.find(SIMLEX)),
   }
 
 

@@ -48,6 +48,7 @@ from w2v_jax import datasets
 from w2v_jax import evaluate
 from w2v_jax import export
 from w2v_jax import files
+from w2v_jax import gensim_data
 from w2v_jax import huffman
 from w2v_jax import memory
 from w2v_jax import model as model_lib
@@ -450,7 +451,7 @@ def check_eval_files(config: config_lib.Config) -> None:
   """Reads the evaluation files now, so a wrong one is refused before training, not after."""
   if not config.evaluate:
     return
-  evaluate.read_analogies(config.analogies or evaluate.gensim_test_file(evaluate.ANALOGIES))
+  evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
   for path in (config.ws353, config.simlex):
     if path:
       evaluate.read_word_pairs(path)
