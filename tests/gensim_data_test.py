@@ -6,7 +6,7 @@ import pytest
 
 from w2v_jax import evaluate
 from w2v_jax import gensim_data
-from w2v_jax import offline_corpus as offline
+from w2v_jax.corpora import offline
 from w2v_jax.errors import UserError
 
 

@@ -1,7 +1,7 @@
 """Named corpora: --corpus=default, offline-prose or text8 (anything else is a path).
 
 Nothing is downloaded at run time: `default` is built from installed packages,
-`offline-prose` by `--mode=prepare` (offline_corpus.py), and text8 must be a
+`offline-prose` by `--mode=prepare` (corpora/offline.py), and text8 must be a
 file the user already has.
 
 `default`: the 206 early English Wikipedia articles and the 300 Lee background
@@ -22,8 +22,8 @@ from w2v_jax import corpus as corpus_lib
 from w2v_jax import evaluate
 from w2v_jax import files
 from w2v_jax import gensim_data
-from w2v_jax import offline_corpus
-from w2v_jax import prose
+from w2v_jax.corpora import offline
+from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
 
 DEFAULT = "default"
@@ -75,14 +75,14 @@ def _prepare_command(config: config_lib.Config) -> str:
                   if getattr(config, name))
   if config.data_dir:
     extra += f" --data_dir={config.data_dir}"
-  return f"python run.py --mode=prepare --corpus={offline_corpus.NAME}{extra}"
+  return f"python run.py --mode=prepare --corpus={offline.NAME}{extra}"
 
 
 def offline_prose(config: config_lib.Config) -> str:
-  path = offline_corpus.corpus_path(config_lib.data_dir(config), config.include_debian,
-                                    config.include_nlp_corpus)
+  path = offline.corpus_path(config_lib.data_dir(config), config.include_debian,
+                             config.include_nlp_corpus)
   if not os.path.exists(path):
-    raise UserError(f"the {offline_corpus.NAME} corpus is not built yet ({path} is missing); "
+    raise UserError(f"the {offline.NAME} corpus is not built yet ({path} is missing); "
                     f"build it once with: {_prepare_command(config)}")
   return path
 
@@ -97,14 +97,14 @@ def text8(config: config_lib.Config) -> str:
       return path
   raise UserError(f"no text8 file here: download {TEXT8_URL}, unzip it and pass "
                   "--text8_path=PATH (or set W2V_JAX_TEXT8); without internet, "
-                  f"--corpus={offline_corpus.NAME} is a registry-built substitute")
+                  f"--corpus={offline.NAME} is a registry-built substitute")
 
 
 def resolve(config: config_lib.Config) -> str:
   """A --corpus value -> a file path: "" and "default" name the default corpus."""
   if config.corpus in ("", DEFAULT):
     return default_corpus(config_lib.cache_dir(config))
-  if config.corpus == offline_corpus.NAME:
+  if config.corpus == offline.NAME:
     return offline_prose(config)
   if config.corpus == TEXT8:
     return text8(config)
@@ -115,12 +115,12 @@ def prepare(config: config_lib.Config) -> str:
   """--mode=prepare: builds the named corpus if needed and returns its path."""
   if config.corpus in ("", DEFAULT):
     return default_corpus(config_lib.cache_dir(config))
-  if config.corpus != offline_corpus.NAME:
-    raise UserError(f"--mode=prepare builds --corpus={offline_corpus.NAME} or the default "
+  if config.corpus != offline.NAME:
+    raise UserError(f"--mode=prepare builds --corpus={offline.NAME} or the default "
                     f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
   sections = evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
   questions = {"semantic": [q for _, qs in sections[:evaluate.SEMANTIC_SECTIONS] for q in qs],
                "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
-  sources = offline_corpus.selected_sources(config.include_debian, config.include_nlp_corpus)
-  name = offline_corpus.corpus_name(config.include_debian, config.include_nlp_corpus)
-  return offline_corpus.build(config_lib.data_dir(config), sources, questions, name)
+  sources = offline.selected_sources(config.include_debian, config.include_nlp_corpus)
+  name = offline.corpus_name(config.include_debian, config.include_nlp_corpus)
+  return offline.build(config_lib.data_dir(config), sources, questions, name)

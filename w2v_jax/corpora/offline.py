@@ -38,7 +38,7 @@ import numpy as np
 from w2v_jax import corpus as corpus_lib
 from w2v_jax import files
 from w2v_jax import gensim_data
-from w2v_jax import prose
+from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
 
 NAME = "offline-prose"
