@@ -22,6 +22,7 @@ import jax
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
+from w2v_jax import files
 from w2v_jax import parallel
 from w2v_jax import pipeline
 from w2v_jax import record
@@ -148,7 +149,7 @@ def main(argv):
   _prepare_workdir(config.workdir)
   if FLAGS.mode == "data":
     summary = pipeline.describe(config)
-    record.write_json(os.path.join(config.workdir, "data.json"), summary)
+    files.write_json(os.path.join(config.workdir, "data.json"), summary)
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
   elif FLAGS.mode == "train":
     train.train(config)

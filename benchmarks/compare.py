@@ -56,6 +56,7 @@ from w2v_jax import datasets
 from w2v_jax import evaluate
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
+from w2v_jax import word2vec_format
 
 MODELS = {"sg-ns": ("skipgram", "ns"), "cbow-ns": ("cbow", "ns"), "sg-hs": ("skipgram", "hs"),
           "cbow-hs": ("cbow", "hs"), "sg-softmax": ("skipgram", "softmax"),
@@ -208,7 +209,7 @@ def run_one(tool, model, seed, corpus, corpus_tokens, scratch, score=True):
                steady_words_per_s=round(summary["steady_words_per_s"]))
   if not score:
     return row
-  words, vectors_VxD = evaluate.read_word2vec(vectors)
+  words, vectors_VxD = word2vec_format.read_word2vec(vectors)
   result = evaluate.evaluate_all(words, vectors_VxD, restrict_vocab=30_000)
   a = result["analogy"]
   return dict(row, vocab=len(words), analogy=100 * a["total"], semantic=100 * a["semantic"],

@@ -29,10 +29,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import errors
-from w2v_jax import offline_corpus
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
+from w2v_jax.corpora import offline
 
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
 
@@ -76,7 +76,7 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
   if args.quick:
     name, corpus, epochs, seeds = name + "_quick", "default", 1, seeds[:1]
   else:
-    corpus = offline_corpus.NAME
+    corpus = offline.NAME
   scratch = tempfile.mkdtemp(prefix=name + "-")
   atexit.register(shutil.rmtree, scratch, ignore_errors=True)
   return Size(name=name, corpus=corpus, epochs=epochs, seeds=tuple(seeds), quick=args.quick,
@@ -90,12 +90,12 @@ def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
 
 def ensure_corpus(config: config_lib.Config) -> None:
   """Builds the offline-prose corpus if the run needs it and it is not there yet (~30 s)."""
-  if config.corpus != offline_corpus.NAME:
+  if config.corpus != offline.NAME:
     return
   try:
     datasets.resolve(config)
   except errors.UserError:
-    print(f"building --corpus={offline_corpus.NAME} (once; see README)", flush=True)
+    print(f"building --corpus={offline.NAME} (once; see README)", flush=True)
     datasets.prepare(config)
 
 

@@ -31,8 +31,10 @@ import numpy as np
 
 import common  # experiments/common.py
 from w2v_jax import evaluate
+from w2v_jax import gensim_data
 from w2v_jax import pipeline
 from w2v_jax import train
+from w2v_jax import word2vec_format
 
 NAME = "sweep_subsample"
 COMMAND = "taskset -c 1 .venv/bin/python experiments/sweep_subsample.py"
@@ -47,12 +49,12 @@ KEPT = ("kept_fraction", "tokens kept %", 100.0)
 def rare_analogy_accuracy(words, vectors_VxD, restrict_vocab: int) -> float:
   """Accuracy over the seen analogy questions whose rarest word ranks >= RARE_RANK.
 
-  The rows are in descending frequency (export.py), so a word's row is its
+  The rows are in descending frequency (vocab.py), so a word's row is its
   frequency rank. Scored exactly as the total (3CosAdd over the restricted
   vocabulary); only the subset of questions differs.
   """
   result = evaluate.evaluate_analogies(list(words), vectors_VxD,
-                                       evaluate.gensim_test_file(evaluate.ANALOGIES),
+                                       gensim_data.find(evaluate.ANALOGIES),
                                        restrict_vocab=restrict_vocab, return_predictions=True)
   rank = {}
   for i, w in enumerate(words[:restrict_vocab]):
@@ -65,7 +67,7 @@ def rare_analogy_accuracy(words, vectors_VxD, restrict_vocab: int) -> float:
 def trainer(config):
   """train.train, plus the rare-word analogy accuracy and the fraction of tokens kept."""
   summary = train.train(config)
-  words, vectors_VxD = evaluate.read_word2vec(os.path.join(config.workdir, "vectors.bin"))
+  words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(config.workdir, "vectors.bin"))
   summary["eval"]["analogy_rare"] = rare_analogy_accuracy(words, vectors_VxD,
                                                           config.restrict_vocab)
   data = pipeline.prepare_data(config)

@@ -228,10 +228,11 @@ def test_tensorboard_events_and_run_record(tmp_path):
 
 
 def test_killed_while_writing_outputs_resumes_to_the_outputs(tmp_path, monkeypatch):
-  from w2v_jax import export  # pylint: disable=import-outside-toplevel
+  from w2v_jax import word2vec_format  # pylint: disable=import-outside-toplevel
   reference = train.train(_config(tmp_path, evaluate=False, workdir=str(tmp_path / "a")))
   config = _config(tmp_path, evaluate=False, workdir=str(tmp_path / "b"))
-  monkeypatch.setattr(export, "write_word2vec", lambda *a, **k: (_ for _ in ()).throw(_Killed()))
+  monkeypatch.setattr(word2vec_format, "write_word2vec",
+                      lambda *a, **k: (_ for _ in ()).throw(_Killed()))
   with pytest.raises(_Killed):
     train.train(config)
   assert checkpoint.read_meta(config.workdir)["epoch"] == config.epochs  # training was done

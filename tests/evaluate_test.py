@@ -1,5 +1,4 @@
 import math
-import os
 
 import numpy as np
 import pytest
@@ -7,8 +6,9 @@ from gensim.models import KeyedVectors
 from scipy import stats
 
 from w2v_jax import evaluate
+from w2v_jax import gensim_data
 from w2v_jax.errors import UserError
-from w2v_jax.export import write_word2vec
+from w2v_jax.word2vec_format import write_word2vec
 
 # gensim's most_similar_cosmul calls its own deprecated init_sims.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -17,11 +17,11 @@ D = 12
 
 
 def _analogy_sections():
-  return evaluate.read_analogies(evaluate.gensim_test_file(evaluate.ANALOGIES))
+  return evaluate.read_analogies(gensim_data.find(evaluate.ANALOGIES))
 
 
 def _pair_words(name):
-  pairs = evaluate.read_word_pairs(evaluate.gensim_test_file(name))
+  pairs = evaluate.read_word_pairs(gensim_data.find(name))
   return [w for w1, w2, _ in pairs for w in (w1, w2)]
 
 
@@ -104,7 +104,7 @@ def _gensim(path):
 @pytest.mark.parametrize("restrict_vocab", [100000, 400])
 def test_3cosadd_matches_gensim_question_for_question(mixed, restrict_vocab):
   words, vectors_VxD, path = mixed
-  questions = evaluate.gensim_test_file(evaluate.ANALOGIES)
+  questions = gensim_data.find(evaluate.ANALOGIES)
   ours = evaluate.evaluate_analogies(words, vectors_VxD, questions, restrict_vocab=restrict_vocab,
                                      return_predictions=True)
   score, theirs = _gensim(path).evaluate_word_analogies(
@@ -127,7 +127,7 @@ def test_3cosadd_matches_gensim_question_for_question(mixed, restrict_vocab):
 def test_case_variants_matter_in_the_fixture(mixed):
   """Guards the test above: folding changes answers, so it does check folding."""
   words, vectors_VxD, _ = mixed
-  questions = evaluate.gensim_test_file(evaluate.ANALOGIES)
+  questions = gensim_data.find(evaluate.ANALOGIES)
   folded = evaluate.evaluate_analogies(words, vectors_VxD, questions, return_predictions=True)
   exact = evaluate.evaluate_analogies(words, vectors_VxD, questions, case_insensitive=False,
                                       return_predictions=True)
@@ -158,7 +158,7 @@ def test_case_variants_of_inputs_are_skipped_and_of_the_answer_count(tmp_path):
 def test_semantic_is_the_first_five_sections(plain):
   words, vectors_VxD, _ = plain
   result = evaluate.evaluate_analogies(words, vectors_VxD,
-                                       evaluate.gensim_test_file(evaluate.ANALOGIES))
+                                       gensim_data.find(evaluate.ANALOGIES))
   sections = list(result["sections"].values())
   assert len(sections) == 14
   correct = sum(s["correct"] for s in sections[:5])
@@ -173,7 +173,7 @@ def test_semantic_is_the_first_five_sections(plain):
 def test_3cosmul_matches_gensim_most_similar_cosmul(plain):
   words, vectors_VxD, path = plain
   result = evaluate.evaluate_analogies(
-      words, vectors_VxD, evaluate.gensim_test_file(evaluate.ANALOGIES), restrict_vocab=len(words),
+      words, vectors_VxD, gensim_data.find(evaluate.ANALOGIES), restrict_vocab=len(words),
       method="3cosmul", case_insensitive=False, epsilon=1e-6, return_predictions=True)
   kv = _gensim(path)
   sample = np.random.default_rng(2).choice(len(result["predictions"]), size=300, replace=False)
@@ -181,7 +181,7 @@ def test_3cosmul_matches_gensim_most_similar_cosmul(plain):
     _, (a, b, c, _), predicted = result["predictions"][i]
     assert kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=1)[0][0] == predicted
   adds = evaluate.evaluate_analogies(
-      words, vectors_VxD, evaluate.gensim_test_file(evaluate.ANALOGIES), case_insensitive=False,
+      words, vectors_VxD, gensim_data.find(evaluate.ANALOGIES), case_insensitive=False,
       return_predictions=True)
   assert [p for *_, p in adds["predictions"]] != [p for *_, p in result["predictions"]]
 
@@ -217,7 +217,7 @@ def test_bad_analogy_file_names_file_and_line(tmp_path, plain):
 @pytest.mark.parametrize("restrict_vocab", [300000, 700])
 def test_similarity_matches_gensim(mixed, name, restrict_vocab):
   words, vectors_VxD, path = mixed
-  pairs = evaluate.gensim_test_file(name)
+  pairs = gensim_data.find(name)
   ours = evaluate.evaluate_similarity(words, vectors_VxD, pairs, restrict_vocab=restrict_vocab)
   pearson, spearman, oov_percent = _gensim(path).evaluate_word_pairs(
       pairs, restrict_vocab=restrict_vocab, case_insensitive=True)
@@ -275,91 +275,6 @@ def test_analogy_file_without_questions_is_refused(tmp_path, text):
     evaluate.read_analogies(str(path))
 
 
-# ------------------------------------------------------------------ reading
-
-
-@pytest.fixture
-def small():
-  rng = np.random.default_rng(4)
-  words = ["</s>", "the", "Öl", "naïve", "x" * 30, "a.b"]
-  return words, rng.standard_normal((len(words), 7)).astype(np.float32)
-
-
-def test_binary_round_trip_is_exact(tmp_path, small):
-  words, vectors_VxD = small
-  path = str(tmp_path / "v.bin")
-  write_word2vec(path, words, vectors_VxD, binary=True)
-  got_words, got_VxD = evaluate.read_word2vec(path)
-  assert got_words == words
-  assert got_VxD.dtype == np.float32
-  np.testing.assert_array_equal(got_VxD, vectors_VxD)
-
-
-def test_text_round_trip(tmp_path, small):
-  words, vectors_VxD = small
-  path = str(tmp_path / "v.txt")
-  write_word2vec(path, words, vectors_VxD, binary=False)
-  got_words, got_VxD = evaluate.read_word2vec(path)
-  assert got_words == words
-  np.testing.assert_allclose(got_VxD, vectors_VxD, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("binary", [True, False])
-def test_reads_gensim_files(tmp_path, small, binary):
-  words, vectors_VxD = small
-  kv = KeyedVectors(vector_size=vectors_VxD.shape[1])
-  kv.add_vectors(words, vectors_VxD)
-  path = str(tmp_path / "g")
-  kv.save_word2vec_format(path, binary=binary)
-  got_words, got_VxD = evaluate.read_word2vec(path)
-  assert got_words == words
-  np.testing.assert_allclose(got_VxD, vectors_VxD, rtol=0 if binary else 1e-6)
-
-
-@pytest.mark.parametrize("binary", [True, False])
-def test_missing_final_newline_and_max_words(tmp_path, small, binary):
-  words, vectors_VxD = small
-  path = tmp_path / "v"
-  write_word2vec(str(path), words, vectors_VxD, binary=binary)
-  path.write_bytes(path.read_bytes()[:-1])
-  got_words, got_VxD = evaluate.read_word2vec(str(path))
-  assert got_words == words
-  np.testing.assert_allclose(got_VxD, vectors_VxD, rtol=1e-5)
-  got_words, got_VxD = evaluate.read_word2vec(str(path), max_words=2)
-  assert got_words == words[:2] and got_VxD.shape == (2, 7)
-
-
-def test_binary_without_newlines_between_rows_and_bad_utf8(tmp_path, small):
-  words, vectors_VxD = small
-  body = b"".join(w.encode() + b" " + v.tobytes() for w, v in zip(words, vectors_VxD))
-  path = tmp_path / "old.bin"
-  path.write_bytes(b"7 7\n" + body + b"bad\xff " + vectors_VxD[0].tobytes())
-  got_words, got_VxD = evaluate.read_word2vec(str(path))
-  assert got_words == words + ["bad\ufffd"]
-  np.testing.assert_array_equal(got_VxD, np.concatenate([vectors_VxD, vectors_VxD[:1]]))
-
-
-def test_read_errors(tmp_path, small):
-  words, vectors_VxD = small
-  with pytest.raises(UserError, match="does not exist"):
-    evaluate.read_word2vec(str(tmp_path / "none.bin"))
-  bad = tmp_path / "bad"
-  for header in (b"", b"hello world\n", b"6\n", b"6 0\n"):
-    bad.write_bytes(header + b"the 1 2 3\n")
-    with pytest.raises(UserError, match="expected 'V D' header"):
-      evaluate.read_word2vec(str(bad))
-  for binary in (True, False):
-    path = tmp_path / f"v{binary}"
-    write_word2vec(str(path), words, vectors_VxD, binary=binary)
-    data = path.read_bytes()
-    path.write_bytes(data[:len(data) * 3 // 4])
-    with pytest.raises(UserError, match=r"holds [45] of 6 vectors"):
-      evaluate.read_word2vec(str(path))
-  bad.write_bytes(b"2 3\na 1 2 3\nb 1 2\n")
-  with pytest.raises(UserError, match=":3: expected a word and 3 numbers, found 2"):
-    evaluate.read_word2vec(str(bad))
-
-
 # ------------------------------------------------------------------ neighbours, all
 
 
@@ -388,10 +303,3 @@ def test_evaluate_all_and_summary(mixed):
   assert len(summary.splitlines()) == 5
   assert f"{results['analogy']['seen']}/19544" in summary
   assert "WS353" in summary and "SimLex999" in summary
-
-
-def test_gensim_test_file_exists():
-  for name in (evaluate.ANALOGIES, evaluate.WS353, evaluate.SIMLEX):
-    assert os.path.isfile(evaluate.gensim_test_file(name))
-  with pytest.raises(UserError, match="missing"):
-    evaluate.gensim_test_file("no-such-file.txt")

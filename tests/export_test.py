@@ -2,37 +2,11 @@ import os
 
 import numpy as np
 import pytest
-from gensim.models import KeyedVectors
 
 from w2v_jax import config as config_lib
 from w2v_jax import export
 from w2v_jax import resolve as resolve_lib
 from w2v_jax.errors import UserError
-
-WORDS = ["the", "naïve", "日本", "x-y", "</s>"]
-
-
-@pytest.mark.parametrize("binary", [True, False])
-def test_gensim_reads_what_we_write(tmp_path, binary):
-  vectors = np.random.default_rng(0).normal(size=(5, 7)).astype(np.float32)
-  path = str(tmp_path / ("v.bin" if binary else "v.txt"))
-  export.write_word2vec(path, WORDS, vectors, binary=binary)
-  kv = KeyedVectors.load_word2vec_format(path, binary=binary)
-  assert kv.index_to_key == WORDS
-  if binary:
-    np.testing.assert_array_equal(kv.vectors, vectors)
-  else:
-    np.testing.assert_allclose(kv.vectors, vectors, rtol=1e-5)
-  raw = open(path, "rb").read()
-  assert raw.startswith(b"5 7\n") and raw.endswith(b"\n")
-  if binary:  # each record: word, space, 7 float32, newline
-    assert len(raw) == 4 + sum(len(w.encode()) + 1 + 4 * 7 + 1 for w in WORDS)
-    offset = 4 + len(WORDS[0].encode()) + 1
-    np.testing.assert_array_equal(np.frombuffer(raw[offset:offset + 28], "<f4"), vectors[0])
-    assert raw[offset + 28:offset + 29] == b"\n"
-  else:
-    assert raw.count(b"\n") == 6  # header + one newline after every vector
-  assert os.listdir(tmp_path) == [os.path.basename(path)]  # no temporary file left
 
 
 def test_export_vectors_in_out_sum():

@@ -100,13 +100,13 @@ def test_train_mode_refuses_corpus_without_examples(tmp_path):
 
 
 def test_eval_and_neighbors_modes(tmp_path):
-  from w2v_jax import export  # pylint: disable=import-outside-toplevel
+  from w2v_jax import word2vec_format  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   words = ["king", "queen", "man", "woman", "paris", "france"]
   vectors = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
   vectors[1] = vectors[0] + 0.01
   path = tmp_path / "v.bin"
-  export.write_word2vec(str(path), words, vectors)
+  word2vec_format.write_word2vec(str(path), words, vectors)
   proc = _run(tmp_path, "--mode=eval", f"--vectors={path}")
   assert proc.returncode == 0, proc.stderr
   assert "analogy total" in proc.stderr and os.path.exists(tmp_path / "work" / "eval.json")

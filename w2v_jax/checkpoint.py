@@ -18,8 +18,8 @@ rate where the uninterrupted run had them. Checkpoints are only taken between
 compiled calls, so the chunk boundaries are the same too.
 
 Writes go to a temporary file that is flushed, fsync'ed and renamed over the
-old checkpoint: a run killed at any moment leaves either the old or the new
-checkpoint, never half of one.
+old checkpoint (files.atomic_write), then the folder is fsync'ed: a run killed
+at any moment leaves either the old or the new checkpoint, never half of one.
 """
 
 import dataclasses
@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from w2v_jax import config as config_lib
+from w2v_jax import files
 from w2v_jax.resolve import Resolved
 from w2v_jax.errors import UserError
 
@@ -64,28 +65,10 @@ def save(workdir: str, state, key, meta: dict) -> str:
   arrays["key"] = np.asarray(key)
   arrays["meta"] = np.asarray(json.dumps(dict(meta, format=FORMAT_VERSION)))
   final = path(workdir)
-  tmp = f"{final}.tmp-{os.getpid()}"
-  with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
+  with files.atomic_write(final) as f:  # a file object: np.savez would append .npz to a name
     np.savez(f, **arrays)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, final)
-  _fsync_dir(workdir)
+  files.fsync_folder(workdir)
   return final
-
-
-def _fsync_dir(folder: str) -> None:
-  """Makes the rename itself durable (not possible on every platform)."""
-  try:
-    fd = os.open(folder, os.O_RDONLY)
-  except OSError:
-    return
-  try:
-    os.fsync(fd)
-  except OSError:
-    pass
-  finally:
-    os.close(fd)
 
 
 def read_meta(workdir: str) -> dict | None:

@@ -43,13 +43,13 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 import zlib
 from typing import BinaryIO, Iterator
 
 import numpy as np
 
+from w2v_jax import files
 from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import UserError
 
@@ -263,26 +263,6 @@ def _file_key(path: str, lowercase: bool, max_sentence_length: int) -> str:
   return f"{name[:40]}-{digest}"
 
 
-def build_atomically(final_dir: str, build) -> None:
-  """Runs build(tmp_dir), then renames tmp_dir to final_dir.
-
-  A folder that exists is complete. If another process finishes first, its
-  copy is kept and ours is removed.
-  """
-  if os.path.isdir(final_dir):
-    return
-  tmp = f"{final_dir}.tmp-{os.getpid()}-{time.time_ns()}"
-  try:
-    build(tmp)
-    try:
-      os.rename(tmp, final_dir)
-    except OSError:  # another process finished first; theirs is as good
-      if not os.path.isdir(final_dir):
-        raise
-  finally:
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
 def check_corpus_path(path: str) -> None:
   if not path:
     raise UserError("no corpus given: pass --corpus=PATH (a text file, one sentence per line)")
@@ -339,13 +319,13 @@ def load(path: str, *, lowercase: bool = False, max_sentence_length: int = 10_00
   scan_dir = os.path.join(cache_dir, _file_key(path, lowercase, max_sentence_length))
   if not os.path.isdir(scan_dir):
     logging.info("reading %s (first time; cached in %s)", path, scan_dir)
-  build_atomically(scan_dir, lambda d: scan(path, lowercase, max_sentence_length, d))
+  files.build_folder(scan_dir, lambda d: scan(path, lowercase, max_sentence_length, d))
   with open(os.path.join(scan_dir, "stats.json")) as f:
     stats = json.load(f)
   if stats["tokens"] == 0:
     raise UserError(f"corpus {path} holds no words (it is empty or only whitespace)")
   enc_dir = os.path.join(scan_dir, f"vocab-mc{min_count}-mv{max_vocab}")
-  build_atomically(enc_dir, lambda d: encode(scan_dir, min_count, max_vocab, d))
+  files.build_folder(enc_dir, lambda d: encode(scan_dir, min_count, max_vocab, d))
   vocab_path = os.path.join(enc_dir, "vocab.txt")
   vocab = vocab_lib.load(vocab_path) if os.path.getsize(vocab_path) else None
   vocab_size = len(vocab) if vocab else 0

@@ -1,7 +1,7 @@
 """Named corpora: --corpus=default, offline-prose or text8 (anything else is a path).
 
 Nothing is downloaded at run time: `default` is built from installed packages,
-`offline-prose` by `--mode=prepare` (offline_corpus.py), and text8 must be a
+`offline-prose` by `--mode=prepare` (corpora/offline.py), and text8 must be a
 file the user already has.
 
 `default`: the 206 early English Wikipedia articles and the 300 Lee background
@@ -19,8 +19,11 @@ import time
 
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
-from w2v_jax import offline_corpus
-from w2v_jax import prose
+from w2v_jax import evaluate
+from w2v_jax import files
+from w2v_jax import gensim_data
+from w2v_jax.corpora import offline
+from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
 
 DEFAULT = "default"
@@ -29,19 +32,6 @@ TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 _DEFAULT_VERSION = 1
 _WIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 _LEE = "lee_background.cor"
-
-
-def gensim_test_data(name: str) -> str:
-  """Path of a file in the installed gensim package's test data."""
-  try:
-    import gensim  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    raise UserError("gensim is not installed; run: pip install -r requirements.txt") from None
-  path = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data", name)
-  if not os.path.exists(path):
-    raise UserError(f"{name} is missing from the installed gensim {gensim.__version__}; "
-                    "reinstall it with: pip install --force-reinstall -r requirements.txt")
-  return path
 
 
 def _write_default(out_path: str) -> None:
@@ -54,10 +44,10 @@ def _write_default(out_path: str) -> None:
         f.write(" ".join(tokens) + "\n")
 
   with open(out_path, "w", encoding="utf-8", newline="\n") as f:
-    with bz2.open(gensim_test_data(_WIKI)) as wiki:
+    with bz2.open(gensim_data.find(_WIKI)) as wiki:
       for text in prose.wiki_texts(wiki):
         write_paragraphs(f, text)
-    with open(gensim_test_data(_LEE), encoding="utf-8") as lee:
+    with open(gensim_data.find(_LEE), encoding="utf-8") as lee:
       write_paragraphs(f, lee.read())
 
 
@@ -75,7 +65,7 @@ def default_corpus(cache_dir: str) -> str:
     _write_default(os.path.join(tmp, "corpus.txt"))
 
   corpus_lib.ensure_cache_dir(cache_dir)
-  corpus_lib.build_atomically(folder, build)
+  files.build_folder(folder, build)
   logging.info("default corpus written in %.1f s", time.time() - start)
   return path
 
@@ -85,14 +75,14 @@ def _prepare_command(config: config_lib.Config) -> str:
                   if getattr(config, name))
   if config.data_dir:
     extra += f" --data_dir={config.data_dir}"
-  return f"python run.py --mode=prepare --corpus={offline_corpus.NAME}{extra}"
+  return f"python run.py --mode=prepare --corpus={offline.NAME}{extra}"
 
 
 def offline_prose(config: config_lib.Config) -> str:
-  path = offline_corpus.corpus_path(config.data_dir, config.include_debian,
-                                    config.include_nlp_corpus)
+  path = offline.corpus_path(config.data_dir, config.include_debian,
+                             config.include_nlp_corpus)
   if not os.path.exists(path):
-    raise UserError(f"the {offline_corpus.NAME} corpus is not built yet ({path} is missing); "
+    raise UserError(f"the {offline.NAME} corpus is not built yet ({path} is missing); "
                     f"build it once with: {_prepare_command(config)}")
   return path
 
@@ -107,14 +97,14 @@ def text8(config: config_lib.Config) -> str:
       return path
   raise UserError(f"no text8 file here: download {TEXT8_URL}, unzip it and pass "
                   "--text8_path=PATH (or set W2V_JAX_TEXT8); without internet, "
-                  f"--corpus={offline_corpus.NAME} is a registry-built substitute")
+                  f"--corpus={offline.NAME} is a registry-built substitute")
 
 
 def resolve(config: config_lib.Config) -> str:
   """A --corpus value -> a file path: "" and "default" name the default corpus."""
   if config.corpus in ("", DEFAULT):
     return default_corpus(config.cache_dir)
-  if config.corpus == offline_corpus.NAME:
+  if config.corpus == offline.NAME:
     return offline_prose(config)
   if config.corpus == TEXT8:
     return text8(config)
@@ -125,14 +115,12 @@ def prepare(config: config_lib.Config) -> str:
   """--mode=prepare: builds the named corpus if needed and returns its path."""
   if config.corpus in ("", DEFAULT):
     return default_corpus(config.cache_dir)
-  if config.corpus != offline_corpus.NAME:
-    raise UserError(f"--mode=prepare builds --corpus={offline_corpus.NAME} or the default "
+  if config.corpus != offline.NAME:
+    raise UserError(f"--mode=prepare builds --corpus={offline.NAME} or the default "
                     f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
-  from w2v_jax import evaluate  # pylint: disable=import-outside-toplevel
-  sections = evaluate.read_analogies(
-      config.analogies or evaluate.gensim_test_file("questions-words.txt"))
+  sections = evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
   questions = {"semantic": [q for _, qs in sections[:evaluate.SEMANTIC_SECTIONS] for q in qs],
                "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
-  sources = offline_corpus.selected_sources(config.include_debian, config.include_nlp_corpus)
-  name = offline_corpus.corpus_name(config.include_debian, config.include_nlp_corpus)
-  return offline_corpus.build(config.data_dir, sources, questions, name)
+  sources = offline.selected_sources(config.include_debian, config.include_nlp_corpus)
+  name = offline.corpus_name(config.include_debian, config.include_nlp_corpus)
+  return offline.build(config.data_dir, sources, questions, name)

@@ -1,34 +1,14 @@
-"""word2vec.c's vector formats and an npz of every table; all writes atomic.
+"""What a run exports besides word2vec.c's vector files: which vectors, and params.npz.
 
-Binary (word2vec.c `-binary 1`): a header line "V D\\n", then per word its UTF-8
-bytes, a space, D little-endian float32 values and a newline. Text: the same
-header, then "word v1 v2 ... vD\\n" per word. gensim's load_word2vec_format
-reads both.
+`export_vectors` picks the input, output or summed vectors that go into
+vectors.bin (written by word2vec_format.py); `write_params` writes every table
+plus the vocabulary into one .npz, atomically, and `read_words` reads its
+vocabulary back.
 """
-
-import os
 
 import numpy as np
 
-
-def _atomic_path(path: str) -> str:
-  return f"{path}.tmp-{os.getpid()}"
-
-
-def write_word2vec(path: str, words, vectors_VxD: np.ndarray, binary: bool = True) -> None:
-  vectors_VxD = np.asarray(vectors_VxD, dtype=np.float32)
-  v, d = vectors_VxD.shape
-  if len(words) != v:
-    raise ValueError(f"{len(words)} words for {v} vectors")
-  tmp = _atomic_path(path)
-  with open(tmp, "wb") as f:
-    f.write(f"{v} {d}\n".encode())
-    for word, row in zip(words, vectors_VxD):
-      if binary:
-        f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
-      else:
-        f.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
-  os.replace(tmp, path)
+from w2v_jax import files
 
 
 def export_vectors(params: dict, which: str) -> np.ndarray:
@@ -57,14 +37,13 @@ def write_params(path: str, params: dict, words, counts) -> None:
   bytes; read_words) and, while no word is longer than FIXED_WIDTH_WORD_CHARS,
   `words` as a NumPy string array.
   """
-  tmp = _atomic_path(path) + ".npz"  # np.savez appends .npz to names without it
   arrays = {k: np.asarray(v) for k, v in params.items()}
   vocab = {"words_utf8": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
            "counts": np.asarray(counts)}
   if max(map(len, words), default=0) <= FIXED_WIDTH_WORD_CHARS:
     vocab["words"] = np.asarray(words, dtype=str)
-  np.savez(tmp, **vocab, **arrays)
-  os.replace(tmp, path)
+  with files.atomic_write(path) as f:  # a file object: np.savez appends .npz to a name
+    np.savez(f, **vocab, **arrays)
 
 
 def read_words(npz) -> list[str]:

@@ -8,7 +8,6 @@ benchmarks and experiments print beside their timings.
 """
 
 import dataclasses
-import json
 import os
 import platform
 import subprocess
@@ -51,15 +50,6 @@ def run_record(config, corpus_path: str, resumed_step: Optional[int] = None) -> 
           "corpus_path": corpus_path, "alpha": config.alpha,
           "versions": versions(config.tensorboard), "git": git_commit(),
           "resumed_at_step": resumed_step, "devices": [str(d) for d in jax.devices()]}
-
-
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically (temporary file, then rename)."""
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1, sort_keys=True)
-    f.write("\n")
-  os.replace(tmp, path)
 
 
 def cpu_model() -> str:

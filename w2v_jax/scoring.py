@@ -8,15 +8,17 @@ import logging
 import os
 
 from w2v_jax import evaluate
+from w2v_jax import gensim_data
+from w2v_jax import word2vec_format
 from w2v_jax.errors import UserError
-from w2v_jax.record import write_json
+from w2v_jax.files import write_json
 
 
 def check_eval_files(config) -> None:
   """Reads the evaluation files now, so a wrong one is refused before training, not after."""
   if not config.evaluate:
     return
-  evaluate.read_analogies(config.analogies or evaluate.gensim_test_file(evaluate.ANALOGIES))
+  evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
   for path in (config.ws353, config.simlex):
     if path:
       evaluate.read_word_pairs(path)
@@ -36,7 +38,7 @@ def evaluate_file(config) -> dict:
   """--mode=eval: evaluates any word2vec-format vectors file."""
   if not config.vectors:
     raise UserError("--mode=eval needs --vectors=PATH (a word2vec binary or text file)")
-  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   results = evaluate_and_report(config, words, vectors_VxD)
   logging.info("%s: %d words x %d dims\n%s\n  written to %s", config.vectors, len(words),
                vectors_VxD.shape[1], evaluate.format_summary(results),
@@ -48,7 +50,7 @@ def print_neighbors(config) -> dict:
   """--mode=neighbors: the --topk nearest words by cosine of each --query word."""
   if not config.vectors or not config.query:
     raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2")
-  words, vectors_VxD = evaluate.read_word2vec(config.vectors)
+  words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   queries = [q for q in config.query.split(",") if q]
   found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
   for query, neighbours in found.items():

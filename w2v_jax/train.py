@@ -41,6 +41,7 @@ import numpy as np
 from w2v_jax import checkpoint
 from w2v_jax import evaluate
 from w2v_jax import export
+from w2v_jax import files
 from w2v_jax import memory
 from w2v_jax import parallel
 from w2v_jax import pipeline
@@ -49,6 +50,7 @@ from w2v_jax import record
 from w2v_jax import scoring
 from w2v_jax import trainer as trainer_lib
 from w2v_jax import vocab as vocab_lib
+from w2v_jax import word2vec_format
 from w2v_jax.config import Config
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
@@ -181,12 +183,12 @@ def _start(trainer: trainer_lib.Trainer, meta: Optional[dict]):
 def _write_records(trainer: trainer_lib.Trainer, corpus_path: str, meta: Optional[dict]) -> None:
   """config.json in the workdir and, for a sweep, in each variant's folder."""
   config = trainer.config
-  record.write_json(os.path.join(config.workdir, "config.json"),
-                    record.run_record(config, corpus_path, meta["step"] if meta else None))
+  files.write_json(os.path.join(config.workdir, "config.json"),
+                   record.run_record(config, corpus_path, meta["step"] if meta else None))
   for variant in trainer.outputs if config.sweep else ():
     os.makedirs(variant.workdir, exist_ok=True)
-    record.write_json(os.path.join(variant.workdir, "config.json"),
-                      dict(record.run_record(variant, corpus_path), sweep=config.sweep))
+    files.write_json(os.path.join(variant.workdir, "config.json"),
+                     dict(record.run_record(variant, corpus_path), sweep=config.sweep))
 
 
 def _read(trainer: trainer_lib.Trainer, progresses: list, waiting: tuple, last_good) -> int:
@@ -256,7 +258,7 @@ def _finish(trainer: trainer_lib.Trainer, corpus, host_state, timing: dict,
   summary = dict(timing, sweep=sweep_note, workdir=config.workdir, variants=[
       {field: getattr(v, field), "workdir": v.workdir, "final_epoch_loss": r["epoch_loss"]}
       for v, r in zip(trainer.outputs, epoch_records)])
-  record.write_json(os.path.join(config.workdir, "summary.json"), summary)
+  files.write_json(os.path.join(config.workdir, "summary.json"), summary)
   return dict(summary, variants=summaries)
 
 
@@ -264,15 +266,15 @@ def write_outputs(config: Resolved, corpus, params: dict, summary: dict) -> dict
   """Writes vectors, vocabulary, tables, evaluation and summary.json to config.workdir."""
   workdir, vocab = config.workdir, corpus.vocab
   vectors_VxD = export.export_vectors(params, config.export)
-  export.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
+  word2vec_format.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
   if config.save_text:
-    export.write_word2vec(os.path.join(workdir, "vectors.txt"), vocab.words, vectors_VxD,
-                          binary=False)
+    word2vec_format.write_word2vec(os.path.join(workdir, "vectors.txt"), vocab.words,
+                                   vectors_VxD, binary=False)
   vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
   export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
   results = scoring.evaluate_and_report(config, vocab.words, vectors_VxD) if config.evaluate else {}
   summary = dict(summary, workdir=workdir)
-  record.write_json(os.path.join(workdir, "summary.json"), summary)
+  files.write_json(os.path.join(workdir, "summary.json"), summary)
   logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
                "training           %.1f s, %.0fk words/s (%.0fk from the end of the first "
                "call, which compiled, at %.1f s), final epoch loss %.4f\n%s\n"

@@ -9,11 +9,11 @@ we keep sentence boundaries out of the vocabulary (see corpus.py) instead.
 
 import dataclasses
 import logging
-import os
 from typing import Sequence
 
 import numpy as np
 
+from w2v_jax import files
 from w2v_jax.errors import UserError
 
 
@@ -67,11 +67,9 @@ def build(words: Sequence[str], counts: np.ndarray, min_count: int,
 
 def save(vocab: Vocab, path: str) -> None:
   """Writes word2vec.c's `-save-vocab` format: `word count` per line, UTF-8."""
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+  with files.atomic_write(path, "w", encoding="utf-8", newline="\n") as f:
     for word, count in zip(vocab.words, vocab.counts.tolist()):
       f.write(f"{word} {count}\n")
-  os.replace(tmp, path)
 
 
 def load(path: str) -> Vocab:

@@ -4,7 +4,7 @@ import bz2
 import gzip
 import json
 
-from w2v_jax import prose
+from w2v_jax.corpora import prose
 
 
 def _sentences(documents):

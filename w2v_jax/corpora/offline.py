@@ -36,7 +36,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from w2v_jax import corpus as corpus_lib
-from w2v_jax import prose
+from w2v_jax import files
+from w2v_jax import gensim_data
+from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
 
 NAME = "offline-prose"
@@ -158,15 +160,10 @@ def _check_sha256(archive: Archive, path: str, advice: str) -> None:
 
 
 def _gensim_file(archive: Archive) -> str:
-  try:
-    import gensim  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    raise UserError("gensim is not installed; run: pip install -r requirements.txt") from None
-  path = os.path.join(os.path.dirname(gensim.__file__), archive.filename)
-  if not os.path.isfile(path):
-    raise UserError(f"{archive.filename} is missing from the installed gensim "
-                    f"{gensim.__version__}; run: pip install gensim=={archive.version}")
-  _check_sha256(archive, path, f"run: pip install gensim=={archive.version}")
+  """The pinned file inside the installed gensim, checked against its sha256."""
+  fix = f"run: pip install gensim=={archive.version}"
+  path = gensim_data.find(archive.filename, folder="", fix=fix)
+  _check_sha256(archive, path, fix)
   return path
 
 
@@ -394,7 +391,7 @@ def build(data_dir: str, sources: Sequence[Source], questions: dict[str, list],
   corpus_lib.ensure_cache_dir(downloads)
   paths = [fetch(source.archive, downloads) for source in sources]
   start = time.time()
-  corpus_lib.build_atomically(
+  files.build_folder(
       folder, lambda tmp: write_corpus(tmp, name, sources, paths, questions))
   with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
     manifest = json.load(f)

@@ -18,8 +18,8 @@ import pytest
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
-from w2v_jax import offline_corpus as oc
-from w2v_jax import prose
+from w2v_jax.corpora import offline as oc
+from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
