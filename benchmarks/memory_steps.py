@@ -11,7 +11,7 @@ corpus it also prints what the vocabulary's Python strings take (sys.getsizeof).
 
 With --batch_maker it instead makes one epoch of the trainer's grouped batches
 (pipeline.grouped_batches) with tracemalloc on, and prints their NumPy and Python allocations' peak:
-the batch maker's own memory, without what the allocator keeps. Linux only. docs/SCALING_CURVES.md
+the batch maker's own memory, without what the allocator keeps. Linux only. docs/log/SCALING_CURVES.md
 used it on the V = 1M corpus that benchmarks/scaling.py generates (its --scratch folder keeps it).
 """
 

@@ -35,6 +35,7 @@ from w2v_jax import config as config_lib
 from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import trainer as trainer_lib
+from w2v_jax.output_layers import LAYERS
 from w2v_jax import train
 
 flags.DEFINE_string("corpus", "offline-prose", "Corpus (as run.py's --corpus).")
@@ -48,7 +49,7 @@ flags.DEFINE_integer("path_buckets", 0, "As run.py (0 = the default).")
 flags.DEFINE_integer("path_slots", 0,
                      "hs, timing only: train every batch with this many path slots (the paths "
                      "cut to it: the time of that shape, not a correct step); 0 = the batches' "
-                     "own. How docs/SPEED.md measured the step against L.")
+                     "own. How docs/log/SPEED.md measured the step against L.")
 flags.DEFINE_integer("steps_per_call", 32, "Batches per compiled call (0 = run.py's default).")
 flags.DEFINE_float("sample", 1e-4, "Subsampling threshold.")
 flags.DEFINE_integer("calls", 60, "Compiled calls per timed pass.")
@@ -117,7 +118,7 @@ def main(argv):
         + (f", path buckets {data.path_bounds}" if data.path_bounds else "")
         + (f", timed with {FLAGS.path_slots} path slots" if FLAGS.path_slots else "") + ")"
         + (f", negatives shared by {resolve_lib.resolve(config).share_negatives}"
-           if config.loss in config_lib.SAMPLED_LOSSES else "")
+           if LAYERS[config.loss].needs_noise else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "
         f"({len(chunks) - 1} calls of {resolve_lib.resolve(config).steps_per_call} steps, best of {FLAGS.repeats}, "
         f"on {jax.devices()[0].device_kind})")

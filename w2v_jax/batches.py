@@ -43,7 +43,7 @@ CHUNK_TOKENS = 1 << 20  # tokens read, subsampled and (with shuffle) shuffled to
 # A chunk's examples are made from whole sentences of about this many tokens at
 # a time (the same examples): the [N, 2W] windows and index arrays behind them
 # are then held for a piece only, and the pieces are joined key by key
-# (docs/SCALING_CURVES.md measures the batch maker's memory).
+# (docs/log/SCALING_CURVES.md measures the batch maker's memory).
 PIECE_TOKENS = 1 << 17
 
 

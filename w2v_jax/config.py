@@ -28,7 +28,6 @@ from typing import Optional
 
 MODELS = ("skipgram", "cbow")
 LOSSES = ("softmax", "ns", "hs", "nce")
-SAMPLED_LOSSES = ("ns", "nce")  # draw K negatives from the noise distribution
 ROLES = ("train", "device", "output", "run")
 
 
@@ -117,7 +116,7 @@ class Config:
   # and the row's contexts are scored against it with one matrix product. The
   # loss is the same sum over the same pairs; what changes is which pairs
   # share a batch (a centre's together, as in word2vec.c's order). hs only,
-  # for now; faster at the same quality (docs/SPEED.md).
+  # for now; faster at the same quality (docs/log/SPEED.md).
   skipgram_layout: str = _field(
       "auto", "Skip-gram batch rows: one (context, centre) pair each, or a centre with up to "
       "--window of its context words (--batch_size then counts such rows; --loss=hs only); "
@@ -128,14 +127,14 @@ class Config:
       0, "loss=ns, nce: runs of this many consecutive examples share their negatives (Ji et "
       "al. 2016); 1 = word2vec.c; 0 = 32 (or the largest power of two dividing the batch).")
   # huffman.bucket_bounds, batches.iterate_epoch: skip-gram by centre 1.3x and
-  # CBOW 1.5x the step's words/s on a CPU (docs/SPEED.md), same quality
+  # CBOW 1.5x the step's words/s on a CPU (docs/log/SPEED.md), same quality
   # (docs/RESULTS.md).
   path_buckets: int = _field(
       0, "--loss=hs: batches of centres whose codes share a length bucket, trained with the "
       "bucket's path slots instead of the longest code's; 1 = one bucket (every batch the "
       "longest code's slots); 0 = 2 buckets (1 with several processes).")
   # Calls of about resolve.CALL_EXAMPLES rows make the host's fixed cost per
-  # call small (1.1x-1.3x the words/s end to end on 2 cores, docs/SPEED.md).
+  # call small (1.1x-1.3x the words/s end to end on 2 cores, docs/log/SPEED.md).
   # Results depend on it only through the fully masked steps that pad an
   # epoch's last call (they advance the step count negatives are drawn from)
   # and, with path buckets, through which bucket's batches come first.
@@ -153,7 +152,7 @@ class Config:
                          choices=("", "cpu", "gpu", "tpu"))
   # ns, nce and hs steps are many small operations that XLA's threads split at
   # a loss: on 2 cores one thread, the other core left to the batch maker,
-  # gave 1.1x to 1.8x the words/s (docs/SPEED.md; more cores not measured).
+  # gave 1.1x to 1.8x the words/s (docs/log/SPEED.md; more cores not measured).
   cpu_threads: int = _field(
       0, "Threads in XLA's CPU thread pools; 0 = 1 for ns, nce and hs, one per usable core "
       "for softmax.", "device")

@@ -93,7 +93,7 @@ def bucket_bounds(lengths_V: np.ndarray, weight_V: np.ndarray, buckets: int,
   model.tree_paths). Bounds are multiples of `multiple` (default
   SLOT_MULTIPLE) or the longest code:
   on XLA:CPU the skip-gram-HS step's time grows in steps of 8 slots, and 13 to
-  15 slots ran no faster than 16 (docs/SPEED.md). Among those, the bounds
+  15 slots ran no faster than 16 (docs/log/SPEED.md). Among those, the bounds
   minimise the slots expected per row, sum_w weight_V[w] * (the smallest
   bound >= lengths_V[w]), where weight_V is how often each word is a batch
   row's target (its count times its subsampling keep probability): an exact

@@ -140,7 +140,7 @@ def hs_batch(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL, ski
     contraction over L instead, XLA:CPU used its slow generic batched
     product, about a fifth of the step.
   Together ~1.5x the words/s of the step for skip-gram "centres" batches
-  (docs/SPEED.md, benchmarks/profile_step.py).
+  (docs/log/SPEED.md, benchmarks/profile_step.py).
   """
   return _hs_batch_fwd(h_BxWxD, h_mask_BxW, node_rows_BxLxD, codes_BxL, path_mask_BxL,
                        skip_beyond)[0]
@@ -194,7 +194,7 @@ def softmax_batch_blocked(h_BxD, emb_out_VxD, target_B, block_rows=SOFTMAX_BLOCK
     dL/dh_b = sum_w p_bw u_w - u_o(b),   dL/du_w = sum_b (p_bw - [w = o(b)]) h_b,
   with p_bw = exp(u_w.h_b - lse_b). The [B, block] temporaries fit in a cache
   where the [B, V] ones of the plain form stream from memory at large V (the
-  reason its time per word grew faster than V: docs/SCALING_CURVES.md). A
+  reason its time per word grew faster than V: docs/log/SCALING_CURVES.md). A
   table of at most block_rows rows is one block. The last block is placed to
   end at the last row; its rows already covered by the block before are
   masked out.

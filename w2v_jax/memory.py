@@ -32,6 +32,7 @@ shrink the largest term.
 import os
 
 from w2v_jax import batches as batches_lib
+from w2v_jax.output_layers import LAYERS
 from w2v_jax.resolve import Resolved
 from w2v_jax import losses
 from w2v_jax.errors import UserError
@@ -41,7 +42,7 @@ from w2v_jax.errors import UserError
 # that the batch maker works a corpus chunk ahead. It makes a corpus chunk's
 # examples in one burst (0.1-0.5 s) before cutting any batch from them; with a
 # queue of 3 calls (~4 ms of skip-gram-HS steps) the step waited for it a
-# quarter of the time (docs/SPEED.md).
+# quarter of the time (docs/log/SPEED.md).
 PREFETCH_BYTES = 32 << 20
 GIB = 1 << 30
 
@@ -67,19 +68,18 @@ def prefetch_depth(config: Resolved) -> int:
 def estimate(config: Resolved, vocab_size: int, tokens: int) -> dict:
   """Bytes per item (module docstring) for this config on a V-word, N-token corpus."""
   v, d, b = vocab_size, config.dim, config.batch_size
-  out_rows = v - 1 if config.loss == "hs" else v
+  layer = LAYERS[config.loss]
   slots = _slots(config)
-  gathered = {"ns": 1 + config.negative, "nce": 1 + config.negative, "hs": 40,
-              "softmax": 0}[config.loss] + slots
+  gathered = layer.rows_per_example(config) + slots  # output rows, then context slots
   return {
-      "tables": 4 * d * (v + out_rows),
+      "tables": 4 * d * (v + layer.table_rows(v)),
       "batch_maker": _batch_maker(config, tokens),
       "optimizer": 0,
       "corpus_ids": 4 * tokens,
       "batches": (prefetch_depth(config) + 2) * chunk_bytes(config),
       "rows": 3 * 4 * b * gathered * d,
       "softmax": (4 * v * d + 3 * 4 * b * min(v, losses.SOFTMAX_BLOCK_ROWS)
-                  if config.loss == "softmax" else 0),
+                  if layer.dense else 0),
   }
 
 

@@ -30,13 +30,10 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from w2v_jax import config as config_lib
-from w2v_jax import losses
 from w2v_jax import parallel
-from w2v_jax import sampling
+from w2v_jax.output_layers import LAYERS
 
 
 INIT_BLOCK_ROWS = 1 << 16
@@ -44,12 +41,10 @@ INIT_BLOCK_ROWS = 1 << 16
 
 def init_params(key, vocab_size: int, dim: int, loss: str,
                 block_rows: int = INIT_BLOCK_ROWS) -> dict:
-  params = {"emb_in": uniform_rows(key, vocab_size, dim, -0.5 / dim, 0.5 / dim, block_rows)}
-  if loss in ("ns", "nce", "softmax"):
-    params["emb_out"] = jnp.zeros((vocab_size, dim), jnp.float32)
-  else:
-    params["nodes"] = jnp.zeros((vocab_size - 1, dim), jnp.float32)
-  return params
+  """emb_in uniform as word2vec.c's, and the loss's output table (output_layers.py) zero."""
+  layer = LAYERS[loss]
+  return {"emb_in": uniform_rows(key, vocab_size, dim, -0.5 / dim, 0.5 / dim, block_rows),
+          layer.table: jnp.zeros((layer.table_rows(vocab_size), dim), jnp.float32)}
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
@@ -87,114 +82,26 @@ def make_optimizer(alpha: float) -> optax.GradientTransformation:
 def _gather(params, tables, batch, key, *, model, loss, negative, share_negatives=1):
   """Row ids and gathered rows for one batch, plus the loss's static inputs.
 
-  With share_negatives = G > 1, each run of G consecutive examples uses the
-  same K negatives (Ji et al. 2016): B K / G rows are gathered and scattered
-  instead of B K, and the grouped losses (losses.py) score a group's
-  examples against them with one matrix product.
+  The input side is the batch's context ids ([B] pairs, or [B, W] slots per
+  centre with their mask); the output side is the output layer's
+  (output_layers.py).
   """
-  ids, rows, extra = {}, {}, {}
-  ids["emb_in"] = batch["context"]     # [B] pairs, or [B, W] slots per centre
+  del model  # the batch's arrays say which layout it is
+  ids, extra = LAYERS[loss].gather(tables, batch, key, negative=negative,
+                                   share_negatives=share_negatives)
+  ids = dict(ids, emb_in=batch["context"])
   if "context_mask" in batch:          # CBOW, skip-gram's "centres" layout
     extra["context_mask"] = batch["context_mask"]
-  target_B = batch["centre"]
-  if loss in config_lib.SAMPLED_LOSSES:
-    b = target_B.shape[0]
-    negatives_QxK = (batch["negatives"] if "negatives" in batch else
-                     step_negatives(key, tables, b // share_negatives, negative))
-    ids["emb_out"] = jnp.concatenate([target_B, negatives_QxK.reshape(-1)])
-    if loss == "ns":
-      negatives_BxK = jnp.repeat(negatives_QxK, share_negatives, axis=0)
-      extra["negative_mask"] = negatives_BxK != target_B[:, None]  # word2vec.c skips these
-    else:  # nce keeps negatives equal to the target (losses.nce_loss says why)
-      log_k = jnp.log(jnp.float32(negative))
-      extra["target_log_kpn"] = tables["log_noise"][target_B] + log_k            # [B]
-      extra["negative_log_kpn"] = tables["log_noise"][negatives_QxK] + log_k     # [Q, K]
-    extra["share_negatives"] = share_negatives
-  elif loss == "hs":
-    path = batch if "points" in batch else tree_paths(tables, target_B)
-    ids["nodes"] = path["points"]                         # [B, L]
-    extra["codes"], extra["path_mask"] = path["codes"], path["path_mask"]
-  else:
-    extra["target"] = target_B
-  for name, i in ids.items():
-    rows[name] = params[name][i]
-  if loss == "softmax":
-    rows["emb_out"] = params["emb_out"]                   # dense by definition
+  rows = {name: params[name][i] for name, i in ids.items()}
+  if LAYERS[loss].dense:
+    rows[LAYERS[loss].table] = params[LAYERS[loss].table]  # read whole, by definition
   return ids, rows, extra
 
 
-def tree_paths(tables, target_B, slots=None) -> dict:
-  """Inner nodes [B, L], code bits [B, L] and path mask [B, L] of each target's path.
-
-  L is the longest code, or `slots` where every target's code is known to be
-  at most that long (a path bucket's batch, batches.iterate_epoch): the slots
-  cut off are masked for every target, so the loss and its gradient are the
-  same, with less work.
-  """
-  l = tables["points"].shape[1] if slots is None else slots
-  return {"points": tables["points"][target_B][:, :l], "codes": tables["codes"][target_B][:, :l],
-          "path_mask": jnp.arange(l)[None, :] < tables["lengths"][target_B][:, None]}
-
-
-def step_negatives(key, tables, rows: int, negative: int):
-  """A single step's negatives [rows, K] from its key (make_train_chunk draws its own)."""
-  seed = jax.random.bits(key, (), jnp.uint32)
-  return sampling.draw_negatives(seed, (rows, negative), tables["accept"], tables["alias"])
-
-
-_SAMPLED_BATCH = {("skipgram", "ns"): losses.skipgram_ns_batch,
-                  ("cbow", "ns"): losses.cbow_ns_batch,
-                  ("skipgram", "nce"): losses.skipgram_nce_batch,
-                  ("cbow", "nce"): losses.cbow_nce_batch}
-_SAMPLED_GROUPED = {("skipgram", "ns"): losses.skipgram_ns_grouped,
-                    ("cbow", "ns"): losses.cbow_ns_grouped,
-                    ("skipgram", "nce"): losses.skipgram_nce_grouped,
-                    ("cbow", "nce"): losses.cbow_nce_grouped}
-
-
-def _sampled_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
-  """Per-example ns or nce losses [B] with the negatives shared by groups of G examples."""
-  g = extra["share_negatives"]
-  b = rows["emb_in"].shape[0]
-  out_rows = rows["emb_out"]            # [B + B K / G, D]: targets, then negatives
-  d = out_rows.shape[-1]
-  target_BxD, negatives_QxKxD = out_rows[:b], out_rows[b:].reshape(b // g, -1, d)
-  inputs = (rows["emb_in"],) if model == "skipgram" else (rows["emb_in"], extra["context_mask"])
-  options = (skip_beyond,) if model == "skipgram" else (cbow_mean, skip_beyond)
-  # What follows the negative rows: per example ([B, ...]), then per group ([Q, ...]).
-  if loss == "ns":
-    per_example, per_group = (extra["negative_mask"],), ()
-  else:
-    per_example, per_group = (extra["target_log_kpn"],), (extra["negative_log_kpn"],)
-  if g == 1:  # the plain batch forms; on a CPU faster than groups of one
-    return _SAMPLED_BATCH[model, loss](*inputs, target_BxD, negatives_QxKxD, *per_example,
-                                       *per_group, *options)
-  group = lambda x: x.reshape((b // g, g) + x.shape[1:])
-  loss_QxG = _SAMPLED_GROUPED[model, loss](
-      *map(group, inputs), group(target_BxD), negatives_QxKxD, *map(group, per_example),
-      *per_group, *options)
-  return loss_QxG.reshape(b)
-
-
 def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
-  """Per-example losses [B] from gathered rows."""
-  if loss in config_lib.SAMPLED_LOSSES:
-    return _sampled_loss(rows, extra, model=model, loss=loss, cbow_mean=cbow_mean,
-                         skip_beyond=skip_beyond)
-  if model == "skipgram":
-    if loss == "hs" and "context_mask" in extra:
-      return losses.hs_batch(rows["emb_in"], extra["context_mask"], rows["nodes"],
-                             extra["codes"], extra["path_mask"], skip_beyond)
-    if loss == "hs":
-      return losses.skipgram_hs_batch(rows["emb_in"], rows["nodes"], extra["codes"],
-                                      extra["path_mask"], skip_beyond)
-    return losses.softmax_batch_blocked(rows["emb_in"], rows["emb_out"], extra["target"])
-  mask = extra["context_mask"]
-  if loss == "hs":
-    return losses.cbow_hs_batch(rows["emb_in"], mask, rows["nodes"], extra["codes"],
-                                extra["path_mask"], cbow_mean, skip_beyond)
-  h_BxD = jax.vmap(losses.cbow_hidden, in_axes=(0, 0, None))(rows["emb_in"], mask, cbow_mean)
-  return losses.softmax_batch_blocked(h_BxD, rows["emb_out"], extra["target"])
+  """Per-example losses [B] from gathered rows (the output layer's batch_loss)."""
+  return LAYERS[loss].batch_loss(rows, extra, model=model, cbow_mean=cbow_mean,
+                                 skip_beyond=skip_beyond)
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
@@ -287,20 +194,10 @@ def chunk_function(config, total_words: int, alpha: float, mesh=None):
     chunk = dict(chunk)
     if chunk["words_done"].ndim == 2:  # [T, devices]: each process's position (parallel.py)
       chunk["words_done"] = chunk["words_done"].max(axis=1)
-    if config.loss in config_lib.SAMPLED_LOSSES:
-      # Drawn for the whole chunk before the loop, so they sit in memory: drawn
-      # inside it, XLA fuses the hash into each of the D elements of every
-      # [B, K, D] gradient that depends on a draw (3x the step time on a CPU).
-      # Step t's seed hashes (the key's bits, global step t): independent of T.
-      steps_T = (state["step"] + jnp.arange(chunk["mask"].shape[0])).astype(jnp.uint32)
-      seeds_T = sampling.mix32(jax.random.bits(key, (), jnp.uint32) ^ sampling.mix32(steps_T))
-      shape = (chunk["mask"].shape[1] // config.share_negatives,
-               config.negative)
-      chunk["negatives"] = jax.vmap(lambda seed: sampling.draw_negatives(
-          seed, shape, tables["accept"], tables["alias"]))(seeds_T)
-    if config.loss == "hs":  # looked up before the loop for the same reason
-      chunk.update(jax.vmap(lambda target_B: tree_paths(tables, target_B, path_slots))(
-          chunk["centre"]))
+    # The output layer's per-step inputs (negatives, tree paths), looked up for
+    # the whole chunk before the loop (output_layers.py says why).
+    chunk.update(LAYERS[config.loss].chunk_inputs(chunk, tables, key, state["step"], config,
+                                                  path_slots))
 
     def body(state, batch):
       step_key = jax.random.fold_in(key, state["step"])  # only read when not drawn above
@@ -322,18 +219,5 @@ def init_state(params, tx):
 
 
 def device_tables(loss: str, noise_V=None, tree=None) -> dict:
-  """The loss's constant lookup tables, as device arrays.
-
-  ns and nce: the alias table of the noise distribution; nce also log Pn(w)
-  [V], from which its logits' correction -log(K Pn(w)) is made.
-  """
-  if loss in config_lib.SAMPLED_LOSSES:
-    accept, alias = sampling.alias_table(noise_V)
-    tables = {"accept": jnp.asarray(accept), "alias": jnp.asarray(alias)}
-    if loss == "nce":
-      tables["log_noise"] = jnp.asarray(np.log(noise_V), jnp.float32)
-    return tables
-  if loss == "hs":
-    return {"points": jnp.asarray(tree.points_VxL), "codes": jnp.asarray(tree.codes_VxL),
-            "lengths": jnp.asarray(tree.lengths_V)}
-  return {}
+  """The loss's constant lookup tables, as device arrays (output_layers.py)."""
+  return LAYERS[loss].lookup(noise_V, tree)

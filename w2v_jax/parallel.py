@@ -46,6 +46,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from w2v_jax import batches as batches_lib
+from w2v_jax.output_layers import LAYERS
 from w2v_jax.resolve import Resolved
 from w2v_jax.errors import UserError
 
@@ -92,7 +93,7 @@ def row_multiple(config: Resolved, mesh: Mesh, vocab_size: int) -> int:
   """
   if config.table_sharding != "rows":
     return 1
-  if config.loss == "softmax" and vocab_size % mesh.size:
+  if LAYERS[config.loss].dense and vocab_size % mesh.size:
     raise UserError(f"--loss=softmax --table_sharding=rows needs a vocabulary divisible by the "
                     f"{mesh.size} devices, but it has {vocab_size} words: set --max_vocab to a "
                     f"multiple of {mesh.size}, or use --table_sharding=replicated")

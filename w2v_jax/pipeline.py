@@ -33,8 +33,8 @@ from w2v_jax import datasets
 from w2v_jax import huffman
 from w2v_jax import parallel
 from w2v_jax import sampling
-from w2v_jax.config import SAMPLED_LOSSES
 from w2v_jax.errors import UserError
+from w2v_jax.output_layers import LAYERS
 from w2v_jax.resolve import Resolved
 
 NO_EXAMPLES = ("no training examples: every sentence has a single word after min_count and "
@@ -62,8 +62,8 @@ def prepare_data(config: Resolved) -> Data:
   counts_V = corpus.vocab.counts
   keep_V = sampling.keep_probabilities(counts_V, config.sample, config.subsample_formula)
   noise_V = (sampling.noise_distribution(counts_V, config.ns_exponent)
-             if config.loss in SAMPLED_LOSSES else None)
-  tree = huffman.build(counts_V) if config.loss == "hs" else None
+             if LAYERS[config.loss].needs_noise else None)
+  tree = huffman.build(counts_V) if LAYERS[config.loss].needs_tree else None
   buckets = config.path_buckets if tree is not None else 1
   bounds = huffman.bucket_bounds(tree.lengths_V, counts_V * keep_V, buckets) if buckets > 1 else ()
   path_bounds = bounds if len(bounds) > 1 else ()  # one bucket: the longest code, as without

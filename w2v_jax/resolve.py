@@ -27,8 +27,8 @@ import os
 
 from w2v_jax.config import Config
 from w2v_jax.config import FIELDS
-from w2v_jax.config import SAMPLED_LOSSES
 from w2v_jax.errors import UserError
+from w2v_jax.output_layers import LAYERS
 
 SATURATION = 6.0  # word2vec.c's MAX_EXP
 CALL_EXAMPLES = 1 << 16  # rows per compiled call by default (steps_per_call)
@@ -48,14 +48,9 @@ class Resolved(Config):
 
   @property
   def skip_beyond(self) -> float:
-    """The |logit| from which the loss makes no update (0 = never).
-
-    Never for nce: its logits are shifted by -log(K Pn(w)), which starts a rare
-    word beyond 6 (12 for Pn = 1e-6, K = 5), so skipping would freeze its rows.
-    """
-    applies = (self.skip_saturated == "all" and self.loss in ("ns", "hs")
-               or self.skip_saturated == "hs" and self.loss == "hs")
-    return SATURATION if applies else 0.0
+    """The |logit| from which the loss makes no update (0 = never): word2vec.c's 6
+    where --skip_saturated applies to the loss (output_layers.py's skips_under)."""
+    return SATURATION if self.skip_saturated in LAYERS[self.loss].skips_under else 0.0
 
 
 def _one_of(config: Config, name: str) -> None:
@@ -71,12 +66,13 @@ def validate(config: Config) -> Config:
   for name, f in FIELDS.items():
     if f.metadata["choices"]:
       _one_of(config, name)
-  if config.export != "in" and config.loss == "hs":
+  if config.export != "in" and LAYERS[config.loss].table != "emb_out":
     raise UserError("--export=out and in+out need per-word output vectors, which "
                     "--loss=hs does not have (its output rows are tree nodes); use --export=in")
   if config.restrict_vocab < 1 or config.topk < 1:
     raise UserError("--restrict_vocab and --topk must be at least 1")
-  if config.skipgram_layout == "centres" and config.model == "skipgram" and config.loss != "hs":
+  if (config.skipgram_layout == "centres" and config.model == "skipgram"
+      and not LAYERS[config.loss].needs_tree):
     raise UserError(f"--skipgram_layout=centres is built for --loss=hs only, "
                     f"got --loss={config.loss}")
   if config.num_devices == 0 or config.num_devices < -1:
@@ -101,7 +97,7 @@ def validate(config: Config) -> Config:
     if getattr(config, name) < 0:
       raise UserError(f"--{name} must be >= 1 (or 0 for the {what}), "
                       f"got {getattr(config, name)}")
-  if config.path_buckets > 1 and config.loss != "hs":
+  if config.path_buckets > 1 and not LAYERS[config.loss].needs_tree:
     raise UserError(f"--path_buckets applies to --loss=hs only, got --loss={config.loss}")
   if config.path_buckets > 1 and config.num_processes > 1:
     raise UserError("--path_buckets > 1 needs one process: every process would have to "
@@ -115,7 +111,7 @@ def validate(config: Config) -> Config:
     raise UserError("--max_vocab=1 leaves nothing to predict; use at least 2 (or 0 for no cap)")
   if config.negative < 0:
     raise UserError(f"--negative must be >= 0, got {config.negative}")
-  if config.loss in SAMPLED_LOSSES and config.negative == 0:
+  if LAYERS[config.loss].needs_noise and config.negative == 0:
     raise UserError(f"--loss={config.loss} needs --negative >= 1 (word2vec.c uses 5)")
   if not config.ns_exponent >= 0:  # also catches NaN
     raise UserError(f"--ns_exponent must be a real number >= 0, got {config.ns_exponent}")
@@ -161,16 +157,16 @@ def default_alpha(model: str) -> float:
 
 def skipgram_layout(config: Config) -> str:
   if config.skipgram_layout == "auto":
-    return "centres" if config.loss == "hs" else "pairs"
+    return "centres" if LAYERS[config.loss].needs_tree else "pairs"  # contexts share a path
   return config.skipgram_layout
 
 
 def batch_size(config: Config) -> int:
   if config.batch_size:
     return config.batch_size
-  if config.loss == "hs" and config.model == "skipgram" and skipgram_layout(config) == "centres":
+  if config.model == "skipgram" and skipgram_layout(config) == "centres":
     return 24  # rows of a centre and up to `window` contexts: ~80 pairs
-  return {"hs": 32, "ns": 512, "nce": 512}.get(config.loss, 256)
+  return LAYERS[config.loss].batch_size
 
 
 def steps_per_call(config: Config) -> int:
@@ -178,7 +174,7 @@ def steps_per_call(config: Config) -> int:
   softmax, whose steps are large."""
   if config.steps_per_call:
     return config.steps_per_call
-  if config.loss == "softmax":
+  if LAYERS[config.loss].dense:
     return 32
   return max(32, 1 << max(0, (CALL_EXAMPLES // batch_size(config)).bit_length() - 1))
 
@@ -186,7 +182,7 @@ def steps_per_call(config: Config) -> int:
 def path_buckets(config: Config) -> int:
   if config.path_buckets:
     return config.path_buckets
-  return 2 if config.loss == "hs" and config.num_processes == 1 else 1
+  return 2 if LAYERS[config.loss].needs_tree and config.num_processes == 1 else 1
 
 
 def cpu_threads(config: Config) -> int:
@@ -194,7 +190,7 @@ def cpu_threads(config: Config) -> int:
   choice: run.py leaves the pools alone at that number)."""
   if config.cpu_threads:
     return config.cpu_threads
-  if config.loss != "softmax":
+  if not LAYERS[config.loss].dense:
     return 1
   return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from w2v_jax import config as config_lib
+from w2v_jax.output_layers import LAYERS
 from w2v_jax.resolve import Resolved
 from w2v_jax import model as model_lib
 from w2v_jax import sampling
@@ -55,7 +55,7 @@ def make_train_chunk(variants: list, counts_V, tree, total_words: int):
   txs, fns, tables = [], [], []
   for v in variants:
     noise_V = (sampling.noise_distribution(counts_V, v.ns_exponent)
-               if v.loss in config_lib.SAMPLED_LOSSES else None)
+               if LAYERS[v.loss].needs_noise else None)
     tables.append(model_lib.device_tables(v.loss, noise_V, tree))
     tx, fn = model_lib.chunk_function(v, total_words, v.alpha)
     txs.append(tx)
