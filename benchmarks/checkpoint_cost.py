@@ -45,7 +45,7 @@ def time_saves(vocab: int, dim: int, repeats: int) -> float:
     for _ in range(repeats):
       start = time.perf_counter()
       host = jax.device_get(state)
-      assert all(np.isfinite(t).all() for t in host["params"].values())
+      assert all(np.isfinite(t).all() for t in host.params.values())
       checkpoint.save(workdir, host, jax.random.PRNGKey(0), {"note": "benchmark"})
       seconds.append(time.perf_counter() - start)
     size = os.path.getsize(checkpoint.path(workdir))

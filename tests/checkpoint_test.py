@@ -160,7 +160,8 @@ def _poison(monkeypatch, call, what):
       if calls[0] == call and what == "loss":
         loss_T = loss_T.at[2].set(jnp.nan)
       if calls[0] == call and what == "table":
-        state["params"]["emb_in"] = state["params"]["emb_in"].at[0, 0].set(jnp.inf)
+        state = state.replace(params=dict(
+            state.params, emb_in=state.params["emb_in"].at[0, 0].set(jnp.inf)))
       return state, (loss_T, lr_T)
     return tx, poisoned
   monkeypatch.setattr(model_lib, "make_train_chunk", make)

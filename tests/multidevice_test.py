@@ -37,15 +37,15 @@ def _sharded_chunk(config, data, tables, state, chunk):
   total = config.epochs * data.corpus.stats["vocab_tokens"]  # as train_test._setup
   _, chunk_fn = model_lib.make_train_chunk(config, tables, total, config.alpha,
                                            mesh)
-  host = dict(state, params=parallel.pad_rows(state["params"],
-                                              parallel.row_multiple(config, mesh, vocab_size)))
+  host = state.replace(params=parallel.pad_rows(state.params,
+                                               parallel.row_multiple(config, mesh, vocab_size)))
   sharded = parallel.place(host, parallel.state_shardings(host, mesh, config.table_sharding))
   out, (loss_T, _) = chunk_fn(sharded, parallel.place(chunk, parallel.chunk_shardings(chunk, mesh)),
                               jax.random.PRNGKey(3))
-  spec = parallel.state_shardings(out, mesh, config.table_sharding)["params"]
-  for name, table in out["params"].items():  # the layout survived the loop
+  spec = parallel.state_shardings(out, mesh, config.table_sharding).params
+  for name, table in out.params.items():  # the layout survived the loop
     assert table.sharding.is_equivalent_to(spec[name], table.ndim), name
-  return parallel.strip_rows(parallel.to_host(out["params"]), vocab_size), np.asarray(loss_T)
+  return parallel.strip_rows(parallel.to_host(out.params), vocab_size), np.asarray(loss_T)
 
 
 @pytest.mark.parametrize("model,loss", [("skipgram", "ns"), ("cbow", "hs"), ("cbow", "softmax")])
@@ -60,11 +60,11 @@ def test_sharded_chunk_equals_one_device(tmp_path, model, loss):
   got = {layout: _sharded_chunk(dataclasses.replace(base, num_devices=8, table_sharding=layout),
                                 data, tables, before, chunk) for layout in LAYOUTS}
   want, (want_loss_T, _) = chunk_fn(state, chunk, jax.random.PRNGKey(3))  # donates `state`
-  want = jax.device_get(want)["params"]
+  want = jax.device_get(want).params
   for layout, (tables_got, loss_T) in got.items():
     for name, table in want.items():
       assert tables_got[name].shape == table.shape
-      assert np.abs(table - before["params"][name]).max() > 0.1, name  # the steps moved it
+      assert np.abs(table - before.params[name]).max() > 0.1, name  # the steps moved it
       # The same updates, summed in another order.
       np.testing.assert_allclose(tables_got[name], table, rtol=1e-5, atol=1e-5,
                                  err_msg=f"{layout} {name}")

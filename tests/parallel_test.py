@@ -59,8 +59,8 @@ def test_one_device_mesh_is_bit_for_bit_no_mesh(tmp_path, model, loss):
   # As train.train places them: words_done [T, 1], the step takes the largest.
   got, (got_loss_T, _) = mesh_fn(placed, parallel.place_chunk(chunk, mesh), jax.random.PRNGKey(3))
   want, (want_loss_T, _) = chunk_fn(state, chunk, jax.random.PRNGKey(3))
-  for name, table in jax.device_get(want["params"]).items():
-    np.testing.assert_array_equal(parallel.to_host(got["params"][name]), table)
+  for name, table in jax.device_get(want.params).items():
+    np.testing.assert_array_equal(parallel.to_host(got.params[name]), table)
   np.testing.assert_array_equal(np.asarray(got_loss_T), np.asarray(want_loss_T))
 
 

@@ -69,10 +69,10 @@ def test_rows_outside_the_batch_are_bit_for_bit_unchanged(tmp_path, model, loss)
   key = jax.random.PRNGKey(7)
   kwargs = dict(model=model, loss=loss, negative=config.negative, cbow_mean=True,
                 cbow_update="word2vec", tx=tx, total_words=10_000, alpha=0.5, min_ratio=1e-4)
-  before = jax.device_get(state["params"])
+  before = jax.device_get(state.params)
   new_state, _ = model_lib.train_step(state, batch, key, tables, **kwargs)
-  after = jax.device_get(new_state["params"])
-  ids, _, _ = model_lib._gather(state["params"], tables, batch, key, model=model, loss=loss,
+  after = jax.device_get(new_state.params)
+  ids, _, _ = model_lib._gather(state.params, tables, batch, key, model=model, loss=loss,
                                 negative=config.negative)
   for name in before:
     if name not in ids:  # the dense softmax output table may change everywhere
@@ -86,7 +86,7 @@ def test_rows_outside_the_batch_are_bit_for_bit_unchanged(tmp_path, model, loss)
   jitted, _ = jax.jit(lambda s, b, k: model_lib.train_step(s, b, k, tables, **kwargs))(
       state, batch, key)
   for name in after:
-    np.testing.assert_allclose(jax.device_get(jitted["params"][name]), after[name],
+    np.testing.assert_allclose(jax.device_get(jitted.params[name]), after[name],
                                rtol=1e-5, atol=1e-7)
 
 
@@ -160,7 +160,7 @@ def test_shared_negatives_touch_fewer_rows_and_train(tmp_path, model):
   data, tables, tx, chunk_fn, state = _setup(config)
   batch = {k: jnp.asarray(v[0]) for k, v in _first_chunk(config, data).items()}
   key = jax.random.PRNGKey(7)
-  ids, _, extra = model_lib._gather(state["params"], tables, batch, key, model=model, loss="ns",
+  ids, _, extra = model_lib._gather(state.params, tables, batch, key, model=model, loss="ns",
                                     negative=config.negative, share_negatives=4)
   b = config.batch_size
   assert ids["emb_out"].shape == (b + b * config.negative // 4,)
@@ -172,8 +172,8 @@ def test_shared_negatives_touch_fewer_rows_and_train(tmp_path, model):
   kwargs = dict(model=model, loss="ns", negative=config.negative, cbow_mean=True,
                 cbow_update="word2vec", tx=tx, total_words=10_000, alpha=0.5, min_ratio=1e-4,
                 share_negatives=4)
-  before = jax.device_get(state["params"]["emb_out"])
-  after = jax.device_get(model_lib.train_step(state, batch, key, tables, **kwargs)[0]["params"])
+  before = jax.device_get(state.params["emb_out"])
+  after = jax.device_get(model_lib.train_step(state, batch, key, tables, **kwargs)[0].params)
   touched = np.zeros(len(before), bool)
   touched[np.asarray(ids["emb_out"])] = True
   np.testing.assert_array_equal(after["emb_out"][~touched], before[~touched])
@@ -208,12 +208,12 @@ def test_nce_step_keeps_negatives_equal_to_the_target_and_shifts_by_log_k_pn(tmp
                                               len(data.noise_V)))
   negatives_QxK[:, 0] = np.asarray(batch["centre"])[::share]
   batch["negatives"] = jnp.asarray(negatives_QxK)
-  ids, rows, extra = model_lib._gather(state["params"], tables, batch, None, model="skipgram",
+  ids, rows, extra = model_lib._gather(state.params, tables, batch, None, model="skipgram",
                                        loss="nce", negative=k, share_negatives=share)
   assert "negative_mask" not in extra
   got_B = np.asarray(model_lib._per_example_loss(rows, extra, model="skipgram", loss="nce",
                                                  cbow_mean=True, skip_beyond=0.0))
-  params = jax.device_get(state["params"])
+  params = jax.device_get(state.params)
   h_BxD = params["emb_in"][np.asarray(batch["context"])]
   target_B, negatives_BxK = np.asarray(batch["centre"]), np.repeat(negatives_QxK, share, axis=0)
   log_kpn_V = np.log(k * data.noise_V)
@@ -284,10 +284,10 @@ def test_skipgram_centres_step_equals_the_step_on_its_pairs(tmp_path):
     batch = {k: jnp.asarray(v) for k, v in batch.items()}
     new_state, (loss, _) = model_lib.train_step(state, batch, jax.random.PRNGKey(0), tables,
                                                 **kwargs)
-    after[name] = (jax.device_get(new_state["params"]), float(loss))
+    after[name] = (jax.device_get(new_state.params), float(loss))
   np.testing.assert_allclose(after["centres"][1], after["pairs"][1], rtol=1e-5)
   for table in ("emb_in", "nodes"):
-    changed = np.abs(after["pairs"][0][table] - jax.device_get(state["params"][table])).max()
+    changed = np.abs(after["pairs"][0][table] - jax.device_get(state.params[table])).max()
     assert changed > 1e-3
     np.testing.assert_allclose(after["centres"][0][table], after["pairs"][0][table],
                                rtol=1e-5, atol=1e-6)
@@ -314,10 +314,10 @@ def test_path_bucket_chunks_train_as_with_every_path_slot(tmp_path, monkeypatch,
   for path_slots in (slots, None):  # the bucket's slots, and the longest code's
     fresh = jax.tree_util.tree_map(jnp.copy, state)  # the state is donated
     new_state, (loss_T, _) = chunk_fn(fresh, chunk, jax.random.PRNGKey(0), path_slots)
-    after[path_slots] = (jax.device_get(new_state["params"]), np.asarray(loss_T))
+    after[path_slots] = (jax.device_get(new_state.params), np.asarray(loss_T))
   np.testing.assert_allclose(after[slots][1], after[None][1], rtol=1e-6)
   for name in ("emb_in", "nodes"):
-    assert np.abs(after[None][0][name] - jax.device_get(state["params"][name])).max() > 1e-3
+    assert np.abs(after[None][0][name] - jax.device_get(state.params[name])).max() > 1e-3
     np.testing.assert_allclose(after[slots][0][name], after[None][0][name], rtol=1e-6, atol=1e-7)
 
 

@@ -1,8 +1,8 @@
 """Checkpoints of a training run: one .npz in the workdir, replaced atomically.
 
 `WORKDIR/checkpoint.npz` holds everything needed to continue a run exactly:
-  state.<i>   the leaves of the training state {"params", "opt_state", "step"}
-              in jax.tree_util order (tables, optimizer state, global step)
+  state.<i>   the leaves of the training state (model.TrainState: optimizer
+              state, tables, global step) in jax.tree_util order
   key         the training key every step's randomness is folded from
   meta        JSON: the run's settings, the corpus it trains on, the data
               position (epoch, compiled calls done in it), the host-side

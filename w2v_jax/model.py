@@ -31,12 +31,25 @@ import functools
 import jax
 import jax.numpy as jnp
 import optax
+from flax import struct
 
 from w2v_jax import parallel
 from w2v_jax.output_layers import LAYERS
 
 
 INIT_BLOCK_ROWS = 1 << 16
+
+
+@struct.dataclass
+class TrainState:
+  """What a compiled call carries and donates: a pytree (flax.struct) of three leaves' kinds.
+
+  Its fields are in the order a checkpoint stores their leaves
+  (checkpoint.py), which is the sorted order of the dict the state once was.
+  """
+  opt_state: optax.OptState  # SGD's: a step count and the injected learning rate
+  params: dict               # {"emb_in": [V, D], the output layer's table}
+  step: jax.Array            # the global step, int32: every step's randomness folds it in
 
 
 def init_params(key, vocab_size: int, dim: int, loss: str,
@@ -113,7 +126,7 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
   they are scatter-added (parallel.py: on a mesh with replicated tables, every
   device receives all of them, so no device needs the others' whole tables).
   """
-  params = state["params"]
+  params = state.params
   ids, rows, extra = _gather(params, tables, batch, key, model=model, loss=loss,
                              negative=negative, share_negatives=share_negatives)
   mask_B = batch["mask"].astype(jnp.float32)
@@ -128,7 +141,7 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
     count_B = jnp.maximum(extra["context_mask"].sum(axis=1), 1).astype(jnp.float32)
     grads["emb_in"] = grads["emb_in"] * count_B[:, None, None]
   lr = learning_rate(batch["words_done"], total_words, alpha, min_ratio)
-  opt_state = state["opt_state"]
+  opt_state = state.opt_state
   opt_state = opt_state._replace(hyperparams=dict(opt_state.hyperparams, learning_rate=lr))
   updates, opt_state = tx.update(grads, opt_state)
   new_params = dict(params)
@@ -141,7 +154,7 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
       new_params[name] = params[name].at[ids_N].add(update_NxD)
     else:  # the dense softmax output table
       new_params[name] = params[name] + update
-  return dict(state, params=new_params, opt_state=opt_state), (loss_value, lr)
+  return state.replace(params=new_params, opt_state=opt_state), (loss_value, lr)
 
 
 def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
@@ -196,13 +209,13 @@ def chunk_function(config, total_words: int, alpha: float, mesh=None):
       chunk["words_done"] = chunk["words_done"].max(axis=1)
     # The output layer's per-step inputs (negatives, tree paths), looked up for
     # the whole chunk before the loop (output_layers.py says why).
-    chunk.update(LAYERS[config.loss].chunk_inputs(chunk, tables, key, state["step"], config,
+    chunk.update(LAYERS[config.loss].chunk_inputs(chunk, tables, key, state.step, config,
                                                   path_slots))
 
     def body(state, batch):
-      step_key = jax.random.fold_in(key, state["step"])  # only read when not drawn above
+      step_key = jax.random.fold_in(key, state.step)  # only read when not drawn above
       state, out = step(state, batch, step_key)
-      return constrain(dict(state, step=state["step"] + 1)), out
+      return constrain(state.replace(step=state.step + 1)), out
     return jax.lax.scan(body, state, chunk)
 
   return tx, chunk_fn
@@ -215,7 +228,7 @@ def init_state(params, tx):
   hold anything per row: plain SGD (with injected learning rate) holds only a
   count and the learning rate.
   """
-  return {"params": params, "opt_state": tx.init({}), "step": jnp.zeros((), jnp.int32)}
+  return TrainState(opt_state=tx.init({}), params=params, step=jnp.zeros((), jnp.int32))
 
 
 def device_tables(loss: str, noise_V=None, tree=None) -> dict:

@@ -123,9 +123,8 @@ def everywhere(mesh: Mesh) -> NamedSharding:
 def state_shardings(state, mesh: Mesh, table_sharding: str):
   """Where each leaf of the training state lives: tables per layout, the rest everywhere."""
   table = NamedSharding(mesh, P(AXIS, None)) if table_sharding == "rows" else everywhere(mesh)
-  return dict({k: jax.tree_util.tree_map(lambda _: everywhere(mesh), v)
-               for k, v in state.items()},
-              params={name: table for name in state["params"]})
+  return jax.tree_util.tree_map(lambda _: everywhere(mesh), state).replace(
+      params={name: table for name in state.params})
 
 
 def replicate(mesh: Mesh, *arrays):

@@ -82,4 +82,4 @@ def init_state(variants: list, key, vocab_size: int, txs: list) -> list:
 
 def variant_params(host_states: list, s: int) -> dict:
   """Variant s's tables as host arrays."""
-  return {name: np.asarray(table) for name, table in host_states[s]["params"].items()}
+  return {name: np.asarray(table) for name, table in host_states[s].params.items()}

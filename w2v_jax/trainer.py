@@ -77,7 +77,7 @@ def build_trainer(config: Resolved, data: Data, mesh: Optional[Mesh] = None,
       state, parallel.state_shardings(state, mesh, config.table_sharding))
   return Trainer(config=config, outputs=(config,), mesh=mesh, train_chunk=train_chunk,
                  init_state=init, place=place,
-                 tables=lambda host: [parallel.strip_rows(host["params"], vocab_size)],
+                 tables=lambda host: [parallel.strip_rows(host.params, vocab_size)],
                  keeps_checkpoints=True)
 
 
