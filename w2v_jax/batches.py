@@ -168,6 +168,32 @@ def _piece_examples(kind: str, tokens_N, context_NxW, valid_NxW, window):
           "context_mask": mask_RxS}, rows_N
 
 
+def maker_bytes(kind: str, chunk_tokens: int, window: int, shrink_window: bool, shuffle: bool,
+                bucketed: bool) -> int:
+  """Bytes iterate_epoch holds for one corpus chunk of `chunk_tokens` tokens (no
+  subsampling), for the memory estimate (memory.py). It is written here, beside
+  _examples and iterate_epoch, so that a change to what they hold changes it;
+  tests/memory_test.py holds it to the traced peak of a real epoch.
+
+  kind is the row layout ("pairs", "cbow", "centres"); bucketed: hs path buckets.
+  """
+  w = window
+  # The windows of one piece (PIECE_TOKENS): int32 ids, a bool mask and a bool
+  # temporary per slot, and by centre int32 index arrays.
+  piece = min(PIECE_TOKENS, chunk_tokens) * 2 * w
+  order = 4 if shuffle else 0  # an int32 position per example
+  # The examples, plus their largest array once more while the pieces are joined.
+  if kind == "pairs":
+    pairs = chunk_tokens * (w + 1 if shrink_window else 2 * w)  # 2 E[half-width] per centre
+    return piece * 6 + pairs * (8 + 4 + order)
+  if kind == "cbow":
+    return piece * 6 + chunk_tokens * (4 + 5 * 2 * w + 4 * 2 * w + order)
+  # Up to 2 rows of W per centre, and with path buckets each bucket's positions
+  # and rows (int32).
+  buckets = 8 if bucketed else 0
+  return piece * (6 + 8) + 2 * chunk_tokens * (4 + 5 * w + 4 * w + order + buckets)
+
+
 def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
                   model: str, window: int, shrink_window: bool, batch_size: int,
                   seed: int, epoch: int, shuffle: bool = False,

@@ -37,6 +37,14 @@ from w2v_jax.errors import UserError
 from w2v_jax.output_layers import LAYERS
 from w2v_jax.resolve import Resolved
 
+# The prefetch queue holds up to this many bytes of chunks (at least 3 chunks):
+# enough for the batches of one corpus chunk (batches.CHUNK_TOKENS tokens), so
+# that the batch maker works a corpus chunk ahead. It makes a corpus chunk's
+# examples in one burst (0.1-0.5 s) before cutting any batch from them; with a
+# queue of 3 calls (~4 ms of skip-gram-HS steps) the step waited for it a
+# quarter of the time (docs/log/SPEED.md).
+PREFETCH_BYTES = 32 << 20
+
 NO_EXAMPLES = ("no training examples: every sentence has a single word after min_count and "
                "subsampling; use a corpus with longer lines")
 
@@ -248,6 +256,24 @@ def placed_chunks(chunks, mesh):
   """
   for chunk in chunks:
     yield dataclasses.replace(chunk, arrays=parallel.place_chunk(chunk.arrays, mesh))
+
+
+def row_slots(config: Resolved) -> int:
+  """Context slots per batch row (config.batch_rows)."""
+  return {"pairs": 1, "cbow": 2 * config.window,
+          "centres": config.window}[config.batch_rows]
+
+
+def chunk_bytes(config: Resolved) -> int:
+  """Host bytes of one Chunk's arrays (memory.py counts those in flight)."""
+  slots = row_slots(config)
+  example_bytes = 4 + 4 * slots + slots + 1  # centre, context ids, context mask, row mask
+  return config.steps_per_call * config.batch_size * example_bytes
+
+
+def prefetch_depth(config: Resolved) -> int:
+  """Chunks the prefetch queue may hold (PREFETCH_BYTES, at least 3)."""
+  return max(3, PREFETCH_BYTES // chunk_bytes(config))
 
 
 def prefetch(iterator, depth: int = 3):

@@ -42,7 +42,6 @@ from w2v_jax import checkpoint
 from w2v_jax import evaluate
 from w2v_jax import export
 from w2v_jax import files
-from w2v_jax import memory
 from w2v_jax import parallel
 from w2v_jax import pipeline
 from w2v_jax import progress as progress_lib
@@ -113,7 +112,7 @@ def train(config: Config) -> dict:
         waiting = None  # read a call's losses after dispatching the next: no device stall
         chunks = pipeline.prefetch(pipeline.placed_chunks(itertools.islice(
             pipeline.epoch_chunks(config, data, epoch), calls, None), trainer.mesh),
-            depth=memory.prefetch_depth(config))
+            depth=pipeline.prefetch_depth(config))
         try:
           for chunk in chunks:
             state, out = trainer.train_chunk(state, chunk.arrays, train_key, chunk.path_slots)
