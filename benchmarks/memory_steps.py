@@ -29,7 +29,6 @@ from w2v_jax import config as config_lib
 from w2v_jax import model as model_lib
 from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 
 flags.DEFINE_string("corpus", "default", "Corpus (as run.py's --corpus).")
 flags.DEFINE_string("cache_dir", "", "As run.py.")
@@ -55,9 +54,9 @@ def main(argv):
   del argv
   jax.numpy.zeros(1).block_until_ready()
   report("JAX started")
-  config = resolve_lib.resolve(config_lib.Config(corpus=FLAGS.corpus, cache_dir=FLAGS.cache_dir, model=FLAGS.model,
-                             loss=FLAGS.loss, dim=FLAGS.dim, sample=FLAGS.sample,
-                             min_count=FLAGS.min_count, platform="cpu"))
+  config = resolve_lib.resolve(config_lib.Config(
+      corpus=FLAGS.corpus, cache_dir=FLAGS.cache_dir, model=FLAGS.model, loss=FLAGS.loss,
+      dim=FLAGS.dim, sample=FLAGS.sample, min_count=FLAGS.min_count, platform="cpu"))
   data = pipeline.prepare_data(config)
   report("corpus loaded, tables built")
   words = data.corpus.vocab.words

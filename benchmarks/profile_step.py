@@ -36,7 +36,6 @@ from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import trainer as trainer_lib
 from w2v_jax.output_layers import LAYERS
-from w2v_jax import train
 
 flags.DEFINE_string("corpus", "offline-prose", "Corpus (as run.py's --corpus).")
 flags.DEFINE_enum("model", "skipgram", list(config_lib.MODELS), "Model.")
@@ -44,7 +43,8 @@ flags.DEFINE_enum("loss", "ns", list(config_lib.LOSSES), "Output layer.")
 flags.DEFINE_integer("dim", 100, "Embedding dimension.")
 flags.DEFINE_integer("batch_size", 0, "Examples per step (0 = the loss's default).")
 flags.DEFINE_integer("share_negatives", 0, "As run.py (0 = the default).")
-flags.DEFINE_enum("skipgram_layout", "auto", list(config_lib.choices('skipgram_layout')), "As run.py.")
+flags.DEFINE_enum("skipgram_layout", "auto", list(config_lib.choices("skipgram_layout")),
+                  "As run.py.")
 flags.DEFINE_integer("path_buckets", 0, "As run.py (0 = the default).")
 flags.DEFINE_integer("path_slots", 0,
                      "hs, timing only: train every batch with this many path slots (the paths "
@@ -113,20 +113,20 @@ def main(argv):
     start = time.perf_counter()
     state = one_pass(state)
     best = min(best, time.perf_counter() - start)
-  print(f"{config.model}-{config.loss}, dim {config.dim}, batch {resolve_lib.resolve(config).batch_size}"
-        + f" ({resolve_lib.resolve(config).batch_rows}"
+  print(f"{config.model}-{config.loss}, dim {config.dim}, batch {config.batch_size}"
+        + f" ({config.batch_rows}"
         + (f", path buckets {data.path_bounds}" if data.path_bounds else "")
         + (f", timed with {FLAGS.path_slots} path slots" if FLAGS.path_slots else "") + ")"
-        + (f", negatives shared by {resolve_lib.resolve(config).share_negatives}"
+        + (f", negatives shared by {config.share_negatives}"
            if LAYERS[config.loss].needs_noise else "")
         + f": {examples / best / 1e6:.2f}M examples/s, {words / best / 1e3:.0f}k corpus words/s "
-        f"({len(chunks) - 1} calls of {resolve_lib.resolve(config).steps_per_call} steps, best of {FLAGS.repeats}, "
+        f"({len(chunks) - 1} calls of {config.steps_per_call} steps, best of {FLAGS.repeats}, "
         f"on {jax.devices()[0].device_kind})")
   if FLAGS.trace:
     with tempfile.TemporaryDirectory() as trace_dir:
       with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
         one_pass(state)
-      steps = (len(chunks) - 1) * resolve_lib.resolve(config).steps_per_call
+      steps = (len(chunks) - 1) * config.steps_per_call
       print(f"slowest XLA ops over {steps} steps (profiled, so slower than above):")
       for ms, calls, name in top_ops(trace_dir):
         print(f"  {ms:8.1f} ms  {1e3 * ms / steps:7.1f} us/step  {calls:6d} calls  {name}")

@@ -331,16 +331,16 @@ def _worker_batches(args: dict) -> dict:
   int(np.asarray(corpus.ids).sum())  # the id pages count as loaded, not as batch memory
   keep_V = np.ones(len(corpus.vocab))
   extra = {"chunk_tokens": args["chunk_tokens"]} if args.get("chunk_tokens") else {}
-  config = config_lib.Config(loss="ns")
+  config = resolve_lib.resolve(config_lib.Config(loss="ns"))
   before = _rss()["VmRSS"]
   start = time.time()
   for _ in batches_lib.iterate_epoch(
       corpus.ids, corpus.offsets, keep_V, model="skipgram", window=config.window,
-      shrink_window=config.shrink_window, batch_size=resolve_lib.resolve(config).batch_size, seed=0,
+      shrink_window=config.shrink_window, batch_size=config.batch_size, seed=0,
       epoch=0, shuffle=config.shuffle, **extra):
     pass
   return {"peak_over_before": _rss()["VmHWM"] - before, "seconds": time.time() - start,
-          "batch_size": resolve_lib.resolve(config).batch_size, "shuffle": config.shuffle}
+          "batch_size": config.batch_size, "shuffle": config.shuffle}
 
 
 def encode_corpus(path: str, cache: str) -> dict:
@@ -375,10 +375,11 @@ def _resolved_settings(config_path: str) -> dict:
     return {}
   # Fields this script's copy of Config lacks (the trainer changed since it started) are
   # left out; the ones that resolve the settings below are old.
-  config = config_lib.Config(**{k: v for k, v in saved.items() if k in names})
-  out = {"batch_size": resolve_lib.resolve(config).batch_size, "shuffle": config.shuffle}
+  # (Records before resolve.py hold placeholders; resolving a resolved one changes nothing.)
+  config = resolve_lib.resolve(config_lib.Config(**{k: v for k, v in saved.items() if k in names}))
+  out = {"batch_size": config.batch_size, "shuffle": config.shuffle}
   if config.loss == "ns":
-    out["share_negatives"] = resolve_lib.resolve(config).share_negatives
+    out["share_negatives"] = config.share_negatives
   return out
 
 

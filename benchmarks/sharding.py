@@ -24,6 +24,7 @@ from profile_step.py, the bandwidths are assumptions stated in the flags.
 """
 
 import collections
+import dataclasses
 import os
 import re
 
@@ -33,11 +34,10 @@ import jax
 import numpy as np
 
 from w2v_jax import config as config_lib
-from w2v_jax import model as model_lib
 from w2v_jax import parallel
 from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
+from w2v_jax import trainer as trainer_lib
 
 flags.DEFINE_string("corpus", "", "Corpus (as run.py's --corpus); the batches' shapes matter.")
 flags.DEFINE_enum("model", "skipgram", list(config_lib.MODELS), "Model.")
@@ -75,14 +75,8 @@ def shape_bytes(text: str) -> int:
 def collectives(config, data, mesh) -> list[tuple[str, str, float]]:
   """(operation, result shape, bytes received per device) of one compiled step."""
   chunk = next(pipeline.grouped_batches(config, data, 0)).arrays
-  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
-  tx, fn = model_lib.make_train_chunk(config, tables, 10**9, 0.025, mesh)
-  v = len(data.corpus.vocab)
-  params = parallel.pad_rows(model_lib.init_params(jax.random.PRNGKey(0), v, config.dim,
-                                                   config.loss),
-                             parallel.row_multiple(config, mesh, v))
-  state = model_lib.init_state(params, tx)
-  state = parallel.place(state, parallel.state_shardings(state, mesh, config.table_sharding))
+  trainer = trainer_lib.build_trainer(config, data, mesh)
+  fn, state = trainer.train_chunk, trainer.place(trainer.init_state())
   chunk = parallel.place(chunk, parallel.chunk_shardings(chunk, mesh))
   text = fn.func.lower(state, chunk, jax.random.PRNGKey(0), **fn.keywords).compile().as_text()
   found = []
@@ -104,17 +98,17 @@ def main(argv):
   del argv
   n = jax.device_count()
   per_device_batch = FLAGS.batch_size or resolve_lib.batch_size(config_lib.Config(loss=FLAGS.loss))
-  base = resolve_lib.resolve(config_lib.Config(corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss,
-                           dim=FLAGS.dim, batch_size=per_device_batch * n, steps_per_call=1,
-                           num_devices=n, platform="cpu"))
+  base = resolve_lib.resolve(config_lib.Config(
+      corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss, dim=FLAGS.dim,
+      batch_size=per_device_batch * n, steps_per_call=1, num_devices=n, platform="cpu"))
   data = pipeline.prepare_data(base)
   mesh = parallel.make_mesh(base)
   print(f"{base.model}-{base.loss}, dim {base.dim}, {per_device_batch} examples per device, "
-        f"global batch {resolve_lib.resolve(base).batch_size} on {n} {jax.devices()[0].platform} devices")
+        f"global batch {base.batch_size} on {n} {jax.devices()[0].platform} devices")
   per_example = {}  # bytes per device per step, per global example, without the (n-1)/n
   count = {}  # collectives per step
-  for layout in config_lib.choices('table_sharding'):
-    config = config_lib.Config(**dict(vars(base), table_sharding=layout))
+  for layout in config_lib.choices("table_sharding"):
+    config = dataclasses.replace(base, table_sharding=layout)  # resolved; layout-free defaults
     found = collectives(config, data, mesh)
     print(f"\n{layout}: collectives in one step\n\n| operation | result | MB per device |\n"
           "|---|---|---|")
@@ -125,13 +119,13 @@ def main(argv):
       print(f"| {op} | `{shape}` | {received / 1e6:.3f} |")
     total = sum(r for _, _, r in found)
     print(f"| **total** | | **{total / 1e6:.2f}** |")
-    per_example[layout] = total / ((n - 1) / n) / resolve_lib.resolve(base).batch_size
+    per_example[layout] = total / ((n - 1) / n) / base.batch_size
     count[layout] = len(found)
   if base.loss == "ns":
     # On paper: row-sharded tables where each device sends its examples' row ids to the rows'
     # owners and gets the rows back (all-to-all), then sends the updates the same way.
     rows = (1 if base.model == "skipgram" else 2 * base.window) + 1 + (
-        base.negative / resolve_lib.resolve(base).share_negatives)
+        base.negative / base.share_negatives)
     per_example[ALL_TO_ALL] = 2 * rows * (4 * base.dim + 4)
     count[ALL_TO_ALL] = 4  # ids out, rows back, updates out (with their ids)
     print(f"\n{ALL_TO_ALL}: {rows:.3f} rows per example out and back, "

@@ -33,7 +33,6 @@ import tempfile
 import common  # experiments/common.py
 from w2v_jax import pipeline
 from w2v_jax import sampling
-from w2v_jax import train
 
 NAME = "table_2013b"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/table_2013b.py"

@@ -27,7 +27,7 @@ from w2v_jax.errors import UserError
 pytestmark = pytest.mark.skipif(
     jax.device_count() < 8, reason="needs 8 devices: parallel_test.py runs it with 8 simulated")
 
-LAYOUTS = config_lib.choices('table_sharding')
+LAYOUTS = config_lib.choices("table_sharding")
 
 
 def _sharded_chunk(config, data, tables, state, chunk):

@@ -94,7 +94,8 @@ def test_more_devices_than_jax_sees_says_how_to_simulate_them(tmp_path):
 
 
 def test_memory_per_device_splits_rows_not_replicas():
-  est = memory.estimate(resolve_lib.resolve(config_lib.Config(dim=100)), vocab_size=80_000, tokens=10**6)
+  est = memory.estimate(resolve_lib.resolve(config_lib.Config(dim=100)), vocab_size=80_000,
+                        tokens=10**6)
   _, one = memory.needs(est, device_is_host=False)
   _, replicated = memory.needs(est, False, devices=8)
   _, rows = memory.needs(est, False, devices=8, rows_sharded=True)

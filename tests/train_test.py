@@ -17,6 +17,7 @@ from w2v_jax import model as model_lib
 from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
+from w2v_jax import trainer as trainer_lib
 from w2v_jax.errors import UserError
 
 COMBOS = list(itertools.product(config_lib.MODELS, config_lib.LOSSES))
@@ -45,16 +46,18 @@ def _config(tmp_path, model="skipgram", loss="ns", **kw):
 
 
 def _setup(config):
+  """The trainer the loop builds (trainer.build_trainer), its state with non-zero output
+  tables (so that every gradient is non-zero after one step), and for the single-step
+  tests the loss's lookup tables and optimizer."""
   data = pipeline.prepare_data(config)
-  v = len(data.corpus.vocab)
-  total = config.epochs * data.corpus.stats["vocab_tokens"]
+  trainer = trainer_lib.build_trainer(config, data)
+  state = trainer.init_state()
+  state = state.replace(params={
+      k: (p if k == "emb_in" else 0.1 * jax.random.normal(jax.random.PRNGKey(1), p.shape))
+      for k, p in state.params.items()})
+  state = trainer.place(state)  # as the loop does: one compiled program from the first call
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
-  tx, chunk_fn = model_lib.make_train_chunk(config, tables, total, config.alpha)
-  params = model_lib.init_params(jax.random.PRNGKey(0), v, config.dim, config.loss)
-  # Non-zero output tables so that every gradient is non-zero after one step.
-  params = {k: (p if k == "emb_in" else 0.1 * jax.random.normal(jax.random.PRNGKey(1), p.shape))
-            for k, p in params.items()}
-  return data, tables, tx, chunk_fn, model_lib.init_state(params, tx)
+  return data, tables, model_lib.make_optimizer(config.alpha), trainer.train_chunk, state
 
 
 def _first_chunk(config, data):

@@ -73,7 +73,7 @@ def default_corpus(cache_dir: str) -> str:
 def _prepare_command(config: config_lib.Config) -> str:
   extra = "".join(f" --{name}" for name in ("include_debian", "include_nlp_corpus")
                   if getattr(config, name))
-  if config.data_dir:
+  if config.data_dir != os.path.join(config.cache_dir, "data"):  # not the default
     extra += f" --data_dir={config.data_dir}"
   return f"python run.py --mode=prepare --corpus={offline.NAME}{extra}"
 

@@ -43,7 +43,8 @@ def estimate(config: Resolved, vocab_size: int, tokens: int) -> dict:
   """Bytes per item (module docstring) for this config on a V-word, N-token corpus."""
   v, d, b = vocab_size, config.dim, config.batch_size
   layer = LAYERS[config.loss]
-  gathered = layer.rows_per_example(config) + pipeline.row_slots(config)  # output rows, then context slots
+  # Output rows, then context slots, per example.
+  gathered = layer.rows_per_example(config) + pipeline.row_slots(config)
   return {
       "tables": 4 * d * (v + layer.table_rows(v)),
       "batch_maker": batches_lib.maker_bytes(

@@ -162,7 +162,7 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
 
   (state, chunk, key, path_slots=None) -> (state, (loss_T, lr_T)); the state
   is donated; path_slots (static, one compiled program per value) is the
-  chunk's path bucket's (train.grouped_batches), None = the longest code. Every
+  chunk's path bucket's (pipeline.grouped_batches), None = the longest code. Every
   step's randomness derives from (key, global step). With a `mesh`
   (parallel.py) the state keeps config.table_sharding's layout through the
   loop, and the chunk is expected split along B; the step itself is

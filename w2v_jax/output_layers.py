@@ -65,6 +65,7 @@ def _noise_lookup(loss: str):
 
 
 def _draw_chunk_negatives(chunk, tables, key, step, config, path_slots):  # pylint: disable=unused-argument
+  # (path_slots: hs only)
   """The chunk's negatives [T, B / G, K], drawn before the loop so that they sit in
   memory: drawn inside it, XLA fuses the hash into each of the D elements of
   every [B, K, D] gradient that depends on a draw (3x the step time on a CPU).
@@ -183,7 +184,8 @@ def _hs_loss(rows, extra, *, model, cbow_mean, skip_beyond):
 
 # ---------------------------------------------------------------- softmax
 
-def _softmax_gather(tables, batch, key, *, negative, share_negatives):  # pylint: disable=unused-argument
+def _softmax_gather(tables, batch, key, *, negative,  # pylint: disable=unused-argument
+                    share_negatives):
   return {}, {"target": batch["centre"]}  # emb_out is read whole (model._gather)
 
 

@@ -27,7 +27,7 @@ Several hosts: `initialize` calls jax.distributed.initialize, after which
 jax.devices() lists every process's devices and the mesh spans them. Process
 p of P reads only its slice of the id array (`corpus_shard`: contiguous
 sentences, about N / P tokens) and makes batches of B / P examples from it
-with a random stream of its own (train.epoch_batches); `place_chunk` joins the
+with a random stream of its own (pipeline.epoch_batches); `place_chunk` joins the
 processes' [T, B / P] chunks into the global [T, B] one, each process's part
 on its own devices. The slices yield slightly different numbers of batches,
 so every epoch each process counts its own first and all run the largest

@@ -19,7 +19,9 @@ import numpy as np
 
 def _fmt_secs(secs: float) -> str:
   secs = int(max(secs, 0))
-  return f"{secs // 3600}h{secs % 3600 // 60:02d}m" if secs >= 3600 else f"{secs // 60}m{secs % 60:02d}s"
+  if secs >= 3600:
+    return f"{secs // 3600}h{secs % 3600 // 60:02d}m"
+  return f"{secs // 60}m{secs % 60:02d}s"
 
 
 class Progress:

@@ -92,7 +92,8 @@ def train(config: Config) -> dict:
   progress = progresses[0]  # the clock and the counters a checkpoint keeps
   start, start_words, compiled = time.time(), progress.words, None
   epoch0, calls0 = (meta["epoch"], meta["calls"]) if meta else (0, 0)
-  step, examples, last_good = (meta["step"], meta["examples"], meta["step"]) if meta else (0, 0, None)
+  step, examples = (meta["step"], meta["examples"]) if meta else (0, 0)
+  last_good = meta["step"] if meta else None  # the step of the checkpoint on disk
   # Several processes must checkpoint at the same calls (gathering the tables is
   # a collective): at epoch ends, or after every call with
   # --checkpoint_every_secs=0, never by each one's clock or Ctrl-C.
