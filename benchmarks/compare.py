@@ -54,6 +54,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import evaluate
+from w2v_jax import files
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import word2vec_format
@@ -235,12 +236,11 @@ def _softmax_slice(corpus: str, out_dir: str) -> str:
         break
   counts = collections.Counter(w for words in lines for w in words)
   keep = {w for w, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:SOFTMAX_VOCAB]}
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
+  with files.atomic_write(path, "w", encoding="utf-8") as f:
     for words in lines:
       kept = [w for w in words if w in keep]
       if kept:
         f.write(" ".join(kept) + "\n")
-  os.replace(path + ".tmp", path)
   return path
 
 

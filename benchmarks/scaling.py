@@ -74,6 +74,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
+from w2v_jax import files
 from w2v_jax import huffman
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
@@ -135,14 +136,12 @@ def zipf_ids(vocab_size: int, zipf_tokens: int, exponent: float,
 def write_corpus(path: str, ids_N: np.ndarray) -> None:
   """Writes ids as words "w<id>", SENTENCE_WORDS to a line (atomically)."""
   words = np.array([f"w{i}" for i in range(int(ids_N.max()) + 1)], dtype=object)
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
+  with files.atomic_write(path, "w", encoding="utf-8") as f:
     step = SENTENCE_WORDS * 50_000
     for start in range(0, len(ids_N), step):
       part = words[ids_N[start:start + step]].tolist()
       f.write("\n".join(" ".join(part[i:i + SENTENCE_WORDS])
                         for i in range(0, len(part), SENTENCE_WORDS)) + "\n")
-  os.replace(tmp, path)
 
 
 def corpus_for(scratch: str, vocab_size: int, tokens: int) -> str:

@@ -34,6 +34,7 @@ from absl import flags
 import numpy as np
 
 import compare
+from w2v_jax import files
 
 flags.DEFINE_integer("repeats", 3, "Runs per (model, tool); medians over them.")
 flags.DEFINE_integer("slice_tokens", 0, "Use the corpus's first this many tokens (0 = all).")
@@ -50,7 +51,8 @@ def head_slice(corpus: str, tokens: int, out_dir: str) -> str:
   if os.path.exists(path):
     return path
   n = 0
-  with open(corpus, encoding="utf-8") as src, open(path + ".tmp", "w", encoding="utf-8") as dst:
+  with open(corpus, encoding="utf-8") as src, files.atomic_write(path, "w",
+                                                                 encoding="utf-8") as dst:
     for line in src:
       words = line.split()[:tokens - n]
       if words:
@@ -58,7 +60,6 @@ def head_slice(corpus: str, tokens: int, out_dir: str) -> str:
       n += len(words)
       if n >= tokens:
         break
-  os.replace(path + ".tmp", path)
   return path
 
 

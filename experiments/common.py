@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import errors
+from w2v_jax import files
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
@@ -325,5 +326,5 @@ def save_run_array(path: str, config: config_lib.Config, array: np.ndarray) -> N
   kept = dict(np.load(path)) if os.path.exists(path) else {}
   kept[run_key(config)] = array
   os.makedirs(os.path.dirname(path), exist_ok=True)
-  np.savez_compressed(path + ".tmp.npz", **kept)
-  os.replace(path + ".tmp.npz", path)
+  with files.atomic_write(path) as f:  # a file object: savez would append .npz to a name
+    np.savez_compressed(f, **kept)

@@ -43,6 +43,7 @@ import common  # experiments/common.py
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import evaluate
+from w2v_jax import files
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import train
 
@@ -64,13 +65,12 @@ def slice_corpus(source: str, tokens: int, cache_dir: str) -> str:
     return path
   os.makedirs(os.path.dirname(path), exist_ok=True)
   n = 0
-  with open(source, encoding="utf-8") as f, open(path + ".tmp", "w", encoding="utf-8") as out:
+  with open(source, encoding="utf-8") as f, files.atomic_write(path, "w", encoding="utf-8") as out:
     for line in f:
       out.write(line)
       n += len(line.split())
       if n >= tokens:
         break
-  os.replace(path + ".tmp", path)
   return path
 
 

@@ -26,6 +26,7 @@ import os
 import common  # experiments/common.py
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
+from w2v_jax import files
 from w2v_jax import resolve as resolve_lib
 
 NAME = "table_2013a"
@@ -58,15 +59,13 @@ def corpus_slice(corpus: str, fraction: float) -> str:
   os.makedirs(out_dir, exist_ok=True)
   with open(path, encoding="utf-8") as f:
     total = sum(len(line.split()) for line in f)
-  tmp = f"{out}.tmp-{os.getpid()}"
-  with open(path, encoding="utf-8") as f, open(tmp, "w", encoding="utf-8") as g:
+  with open(path, encoding="utf-8") as f, files.atomic_write(out, "w", encoding="utf-8") as g:
     written = 0
     for line in f:
       if written >= fraction * total:
         break
       g.write(line)
       written += len(line.split())
-  os.replace(tmp, out)
   return out
 
 
