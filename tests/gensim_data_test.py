@@ -4,8 +4,10 @@ import os
 
 import pytest
 
+from w2v_jax import config as config_lib
 from w2v_jax import evaluate
 from w2v_jax import gensim_data
+from w2v_jax import resolve as resolve_lib
 from w2v_jax.corpora import offline
 from w2v_jax.errors import UserError
 
@@ -42,3 +44,13 @@ def test_offline_corpus_checks_gensim_files_against_their_pin():
   with pytest.raises(UserError, match=f"test_data/nothing is missing from the installed gensim "
                                       rf".*; run: pip install gensim=={lee.version}$"):
     offline.fetch(moved, "unused")
+
+
+def test_a_file_setting_names_gensim_data_or_a_path(tmp_path):
+  assert gensim_data.file_path("gensim:questions-words.txt") == gensim_data.find(
+      "questions-words.txt")
+  assert gensim_data.file_path(str(tmp_path / "mine.txt")) == str(tmp_path / "mine.txt")
+  with pytest.raises(UserError, match="nope.txt is missing"):
+    gensim_data.file_path("gensim:nope.txt")
+  with pytest.raises(UserError, match="--ws353 must name a file"):
+    resolve_lib.validate(config_lib.Config(ws353=""))

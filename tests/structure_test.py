@@ -47,3 +47,5 @@ def test_the_run_record_holds_no_placeholder(tmp_path):
   assert recorded["skipgram_layout"] in ("pairs", "centres")
   assert recorded["alpha"] == 0.025
   assert recorded["platform"] and recorded["cache_dir"] and recorded["data_dir"]
+  assert recorded["corpus"] and all(recorded[name].startswith("gensim:")
+                                    for name in ("analogies", "ws353", "simlex"))

@@ -179,16 +179,18 @@ class Config:
   tensorboard: bool = _field(
       False, "Also write the progress metrics as TensorBoard events to WORKDIR/tensorboard.",
       "run")
-  # Output and evaluation ("" = the file inside the installed gensim package).
+  # Output and evaluation. A file named "gensim:NAME" is NAME in the installed gensim's
+  # test data (gensim_data.py), so the defaults need no download.
   export: str = _field(
       "in", "Vectors written to vectors.bin: input (in), output (out) or their sum.",
       "output", choices=("in", "out", "in+out"))
   save_text: bool = _field(False, "Also write vectors.txt in word2vec text format.", "output")
   evaluate: bool = _field(True, "Evaluate the vectors when training ends.", "output")
   analogies: str = _field(
-      "", "Analogy questions file; default: questions-words.txt from gensim.", "output")
-  ws353: str = _field("", "Word-pair file; default: wordsim353.tsv from gensim.", "output")
-  simlex: str = _field("", "Word-pair file; default: simlex999.txt from gensim.", "output")
+      "gensim:questions-words.txt", "Analogy questions file (gensim:NAME: a file of the "
+      "installed gensim's test data).", "output")
+  ws353: str = _field("gensim:wordsim353.tsv", "Word-pair file (word1 word2 score).", "output")
+  simlex: str = _field("gensim:simlex999.txt", "Word-pair file (word1 word2 score).", "output")
   restrict_vocab: int = _field(
       30_000, "Analogies use only the most frequent words (compute-accuracy convention).",
       "output")

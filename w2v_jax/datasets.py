@@ -118,7 +118,7 @@ def prepare(config: config_lib.Config) -> str:
   if config.corpus != offline.NAME:
     raise UserError(f"--mode=prepare builds --corpus={offline.NAME} or the default "
                     f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
-  sections = evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
+  sections = evaluate.read_analogies(gensim_data.file_path(config.analogies))
   questions = {"semantic": [q for _, qs in sections[:evaluate.SEMANTIC_SECTIONS] for q in qs],
                "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
   sources = offline.selected_sources(config.include_debian, config.include_nlp_corpus)

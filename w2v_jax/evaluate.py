@@ -372,7 +372,8 @@ def evaluate_all(words, vectors_VxD, analogies_path: str | None = None,
   restrict_vocab applies to the analogies; the word pairs use gensim's 300000.
   """
   return {
-      "analogy": evaluate_analogies(words, vectors_VxD, analogies_path or gensim_data.find(ANALOGIES),
+      "analogy": evaluate_analogies(words, vectors_VxD,
+                                    analogies_path or gensim_data.find(ANALOGIES),
                                     restrict_vocab=restrict_vocab, method=method),
       "ws353": evaluate_similarity(words, vectors_VxD, ws353_path or gensim_data.find(WS353)),
       "simlex": evaluate_similarity(words, vectors_VxD, simlex_path or gensim_data.find(SIMLEX)),

@@ -13,7 +13,13 @@ import os
 from w2v_jax.errors import UserError
 
 TEST_DATA = os.path.join("test", "test_data")
+PREFIX = "gensim:"  # a file setting "gensim:NAME" names TEST_DATA/NAME (config.py's defaults)
 REINSTALL = "reinstall it with: pip install --force-reinstall -r requirements.txt"
+
+
+def file_path(value: str) -> str:
+  """The path a file setting names: "gensim:NAME" is found here, anything else is a path."""
+  return find(value[len(PREFIX):]) if value.startswith(PREFIX) else value
 
 
 def find(name: str, folder: str = TEST_DATA, fix: str = REINSTALL) -> str:

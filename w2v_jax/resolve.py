@@ -69,6 +69,10 @@ def validate(config: Config) -> Config:
   if config.export != "in" and LAYERS[config.loss].table != "emb_out":
     raise UserError("--export=out and in+out need per-word output vectors, which "
                     "--loss=hs does not have (its output rows are tree nodes); use --export=in")
+  for name in ("analogies", "ws353", "simlex"):
+    if not getattr(config, name):
+      raise UserError(f"--{name} must name a file, or gensim:NAME for one of gensim's test "
+                      f"files (the default is {FIELDS[name].default})")
   if config.restrict_vocab < 1 or config.topk < 1:
     raise UserError("--restrict_vocab and --topk must be at least 1")
   if (config.skipgram_layout == "centres" and config.model == "skipgram"

@@ -18,17 +18,17 @@ def check_eval_files(config) -> None:
   """Reads the evaluation files now, so a wrong one is refused before training, not after."""
   if not config.evaluate:
     return
-  evaluate.read_analogies(config.analogies or gensim_data.find(evaluate.ANALOGIES))
-  for path in (config.ws353, config.simlex):
-    if path:
-      evaluate.read_word_pairs(path)
+  evaluate.read_analogies(gensim_data.file_path(config.analogies))
+  for setting in (config.ws353, config.simlex):
+    evaluate.read_word_pairs(gensim_data.file_path(setting))
 
 
 def evaluate_and_report(config, words, vectors_VxD) -> dict:
   """Runs the evaluation suite and writes WORKDIR/eval.json."""
   results = evaluate.evaluate_all(
-      list(words), vectors_VxD, analogies_path=config.analogies or None,
-      ws353_path=config.ws353 or None, simlex_path=config.simlex or None,
+      list(words), vectors_VxD, analogies_path=gensim_data.file_path(config.analogies),
+      ws353_path=gensim_data.file_path(config.ws353),
+      simlex_path=gensim_data.file_path(config.simlex),
       restrict_vocab=config.restrict_vocab, method=config.analogy_method)
   write_json(os.path.join(config.workdir, "eval.json"), results)
   return results
