@@ -24,6 +24,7 @@ from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import files
 from w2v_jax import parallel
+from w2v_jax import phrases
 from w2v_jax import pipeline
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
@@ -32,13 +33,14 @@ from w2v_jax import train
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
 
-flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors"],
+flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors", "phrases"],
                   "train: train, evaluate and write vectors.bin, vocab.txt, params.npz, "
                   "config.json, metrics.jsonl, eval.json to --workdir. prepare: build "
                   "--corpus=offline-prose (or default) and print its path. data: build the "
                   "vocabulary, encode the corpus, make one epoch of batches and report what was "
                   "found (data.json). eval: evaluate --vectors. neighbors: nearest words of "
-                  "--query in --vectors.")
+                  "--query in --vectors. phrases: join frequent bigrams of --corpus into "
+                  "WORKDIR/phrases.txt (and phrases.tsv) and print its path.")
 
 
 def _define_flags() -> None:
@@ -155,6 +157,8 @@ def main(argv):
     train.train(config)
   elif FLAGS.mode == "eval":
     scoring.evaluate_file(config)
+  elif FLAGS.mode == "phrases":
+    print(phrases.make(config, datasets.resolve(config)))  # the corpus file's path, last
   else:
     scoring.print_neighbors(config)
 

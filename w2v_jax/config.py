@@ -200,6 +200,22 @@ class Config:
       "", "word2vec binary or text file (--mode=eval/neighbors).", "output")
   query: str = _field("", "Comma-separated words for --mode=neighbors.", "output")
   topk: int = _field(10, "Neighbours to print per query.", "output")
+  # Phrases (--mode=phrases, phrases.py). Role "run": they change no trained
+  # table (the mode writes a corpus; a run on it is known by that corpus), and
+  # as "train" fields they would change every experiment record's identity.
+  phrase_passes: int = _field(
+      1, "--mode=phrases: passes of bigram joining, each over the last one's output (2 "
+      "makes phrases of up to 4 words, as word2vec.c's demo-phrases.sh).", "run")
+  phrase_threshold: str = _field(
+      "100", "--mode=phrases: join a pair when its score is above this; one value, or one "
+      "per pass (e.g. 200,100).", "run")
+  phrase_min_count: int = _field(
+      5, "--mode=phrases: words and pairs seen fewer times never form a phrase.", "run")
+  phrase_scoring: str = _field(
+      "word2vec", "--mode=phrases: word2vec = word2phrase.c, (n_ab - min_count) / n_a / n_b * "
+      "tokens; gensim = gensim's default scorer (x distinct words and pairs instead of "
+      "tokens); npmi = normalised PMI in [-1, 1].", "run", choices=("word2vec", "gensim", "npmi"))
+  phrase_delimiter: str = _field("_", "--mode=phrases: joins the words of a phrase.", "run")
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}

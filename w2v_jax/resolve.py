@@ -25,6 +25,7 @@ import dataclasses
 import math
 import os
 
+from w2v_jax import phrases
 from w2v_jax.config import Config
 from w2v_jax.config import FIELDS
 from w2v_jax.errors import UserError
@@ -130,6 +131,14 @@ def validate(config: Config) -> Config:
     raise UserError(f"--min_alpha_ratio must lie in [0, 1], got {config.min_alpha_ratio}")
   if config.sweep:
     sweep_variants(config)  # refuses what a sweep cannot do
+  if config.phrase_passes < 1 or config.phrase_min_count < 1:
+    raise UserError("--phrase_passes and --phrase_min_count must be at least 1")
+  thresholds = phrases.parse_thresholds(config.phrase_threshold, config.phrase_passes)
+  if config.phrase_scoring == "npmi" and not all(-1 <= t <= 1 for t in thresholds):
+    raise UserError(f"--phrase_scoring=npmi scores lie in [-1, 1]; --phrase_threshold="
+                    f"{config.phrase_threshold} is outside (try 0.5)")
+  if not config.phrase_delimiter or any(c.isspace() for c in config.phrase_delimiter):
+    raise UserError("--phrase_delimiter must be one or more characters that are not spaces")
   return config
 
 
