@@ -190,3 +190,36 @@ def test_phrases_mode_user_errors(tmp_path, args, fragment):
   assert "Traceback" not in proc.stderr
   last = [l for l in proc.stderr.splitlines() if l.strip()][-1]
   assert last.startswith("error: ") and fragment in last, last
+
+
+DATA = os.path.join(ROOT, "tests", "data")
+
+
+@pytest.mark.parametrize("restrict,correct,seen", [(30000, {"newspapers": 4, "ice_hockey": 4}, 9),
+                                                   (20, {"newspapers": 1, "ice_hockey": 3}, 4),
+                                                   (16, {"newspapers": 0, "ice_hockey": 1}, 1)])
+def test_phrase_analogies_score_as_compute_accuracy(restrict, correct, seen):
+  # The numbers word2vec.c's compute-accuracy printed for these files
+  # (benchmarks/phrases.py --checks=accuracy; benchmarks/results/phrase-analogies.md):
+  # phrase tokens in mixed case, questions in other cases, 3 of 12 with a word the
+  # vectors lack, fewer seen as the restriction to the most frequent rows tightens.
+  from w2v_jax import evaluate, word2vec_format  # pylint: disable=import-outside-toplevel
+  words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(DATA, "phrase_vectors.txt"))
+  got = evaluate.evaluate_analogies(words, vectors_VxD, os.path.join(DATA, "phrase_questions.txt"),
+                                    restrict_vocab=restrict)
+  assert {k: v["correct"] for k, v in got["sections"].items()} == correct
+  assert got["seen"] == seen and got["questions"] == 12
+  assert {k: v["total"] for k, v in got["sections"].items()} == {"newspapers": 6,
+                                                                 "ice_hockey": 6}
+
+
+def test_eval_mode_says_how_many_phrase_questions_it_could_ask(tmp_path):
+  env = dict(os.environ, W2V_JAX_CACHE=str(tmp_path / "cache"))
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "run.py"), "--mode=eval",
+       f"--vectors={os.path.join(DATA, 'phrase_vectors.txt')}",
+       f"--analogies={os.path.join(DATA, 'phrase_questions.txt')}",
+       f"--workdir={tmp_path / 'work'}"], capture_output=True, text=True, env=env, timeout=120)
+  assert proc.returncode == 0, proc.stderr
+  assert "analogy total      88.9%  (9/12 questions seen)" in proc.stderr
+
