@@ -223,3 +223,40 @@ def test_eval_mode_says_how_many_phrase_questions_it_could_ask(tmp_path):
   assert proc.returncode == 0, proc.stderr
   assert "analogy total      88.9%  (9/12 questions seen)" in proc.stderr
 
+
+def _composed_vectors():
+  rng = np.random.default_rng(3)
+  words = ["russian", "river", "volga_river", "moscow", "well-known", "other", "more"]
+  vectors_VxD = rng.standard_normal((len(words), 16)).astype(np.float32)
+  unit = vectors_VxD / np.linalg.norm(vectors_VxD, axis=1, keepdims=True)
+  vectors_VxD[2] = unit[0] + unit[1] + 0.05 * rng.standard_normal(16)  # volga_river
+  vectors_VxD[3] = unit[0] - unit[1] + 0.05 * rng.standard_normal(16)  # moscow
+  return words, vectors_VxD
+
+
+def test_neighbours_of_a_sum_leave_the_query_words_out():
+  from w2v_jax import evaluate  # pylint: disable=import-outside-toplevel
+  words, vectors_VxD = _composed_vectors()
+  found = evaluate.nearest_neighbors(words, vectors_VxD,
+                                     ["russian+river", "russian-river", "well-known", "volga+x"],
+                                     k=10)
+  assert found["russian+river"][0][0] == "volga_river"
+  assert found["russian+river"][0][1] > 0.98
+  assert found["russian-river"][0][0] == "moscow"
+  for query in ("russian+river", "russian-river"):
+    assert len(found[query]) == 5 and {"russian", "river"}.isdisjoint(w for w, _ in found[query])
+  assert len(found["well-known"]) == 6  # a word with a hyphen is that word
+  assert found["_unknown"] == ["volga+x"]
+
+
+def test_neighbors_mode_prints_the_sum(tmp_path):
+  from w2v_jax import word2vec_format  # pylint: disable=import-outside-toplevel
+  words, vectors_VxD = _composed_vectors()
+  path = str(tmp_path / "v.bin")
+  word2vec_format.write_word2vec(path, words, vectors_VxD)
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "run.py"), "--mode=neighbors",
+                         f"--vectors={path}", "--query=russian+river", "--topk=2",
+                         f"--workdir={tmp_path / 'work'}"], capture_output=True, text=True,
+                        timeout=120)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.startswith("russian+river: volga_river 0.989, ")

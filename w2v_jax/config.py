@@ -198,7 +198,8 @@ class Config:
                                "2014).", "output", choices=("3cosadd", "3cosmul"))
   vectors: str = _field(
       "", "word2vec binary or text file (--mode=eval/neighbors).", "output")
-  query: str = _field("", "Comma-separated words for --mode=neighbors.", "output")
+  query: str = _field("", "Comma-separated words for --mode=neighbors; a+b-c: the nearest "
+                      "to that sum of vectors, a, b and c left out.", "output")
   topk: int = _field(10, "Neighbours to print per query.", "output")
   # Phrases (--mode=phrases, phrases.py). Role "run": they change no trained
   # table (the mode writes a corpus; a run on it is known by that corpus), and

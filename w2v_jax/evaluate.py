@@ -35,6 +35,7 @@ gensim's most_similar_cosmul top-1 (given gensim's epsilon, 1e-6).
 
 import math
 import os
+import re
 
 import numpy as np
 
@@ -334,28 +335,46 @@ def evaluate_similarity(words, vectors_VxD, path: str, restrict_vocab: int = 300
 # ------------------------------------------------------------------ neighbours
 
 
-def nearest_neighbors(words, vectors_VxD, queries, k: int = 10) -> dict:
-  """{query: [(word, cosine), ...k best, the query's own row left out]}.
+def query_terms(query: str, table: dict) -> list:
+  """"russian+river" -> [(+1, row), (+1, row)]; "-" subtracts. A query that is itself a
+  word ("well-known") is that word; [] if a term is not in `table`."""
+  if query in table:
+    return [(1.0, table[query])]
+  parts = re.split(r"([+-])", query)
+  signs, terms = [1.0] + [1.0 if p == "+" else -1.0 for p in parts[1::2]], parts[0::2]
+  if not all(t in table for t in terms):
+    return []
+  return [(sign, table[t]) for sign, t in zip(signs, terms)]
 
-  Queries are matched exactly (case-sensitive), to their first row. Unknown
-  queries are left out and listed under "_unknown" (a key present only when
-  some are unknown); if every query is unknown, UserError.
+
+def nearest_neighbors(words, vectors_VxD, queries, k: int = 10) -> dict:
+  """{query: [(word, cosine), ...k best, the query's own rows left out]}.
+
+  Queries are matched exactly (case-sensitive), to their first row; a query
+  "a+b-c" is the sum of those unit vectors, as the compositionality of
+  Mikolov et al. 2013b (Table 5) and word2vec.c's distance. Unknown queries
+  are left out and listed under "_unknown" (a key present only when some are
+  unknown); if every query is unknown, UserError.
   """
   table = lookup_table(words, case_insensitive=False)
-  known = [q for q in queries if q in table]
-  unknown = [q for q in queries if q not in table]
+  terms = {q: query_terms(q, table) for q in queries}
+  known = [q for q in queries if terms[q]]
+  unknown = [q for q in queries if not terms[q]]
   if queries and not known:
     raise UserError(f"none of the query words {', '.join(unknown)} is in the vocabulary; "
                     "check their spelling and case")
   result = {}
   if known:
     unit_VxD = unit_rows(vectors_VxD)
-    rows_B = np.array([table[q] for q in known])
-    scores_BxV = unit_VxD[rows_B] @ unit_VxD.T
-    scores_BxV[np.arange(len(rows_B)), rows_B] = -np.inf
+    query_BxD = np.stack([sum(sign * unit_VxD[row] for sign, row in terms[q]) for q in known])
+    summed_B = np.array([len(terms[q]) > 1 for q in known])
+    query_BxD[summed_B] = unit_rows(query_BxD[summed_B])  # a single word's row is a unit already
+    scores_BxV = query_BxD @ unit_VxD.T
+    for b, q in enumerate(known):
+      scores_BxV[b, [row for _, row in terms[q]]] = -np.inf
     best_BxK = top_k(scores_BxV.copy(), min(k, len(words) - 1))
     for q, best_K, scores_V in zip(known, best_BxK, scores_BxV):
-      result[q] = [(words[i], float(scores_V[i])) for i in best_K]
+      result[q] = [(words[i], float(scores_V[i])) for i in best_K if scores_V[i] > -np.inf]
   if unknown:
     result["_unknown"] = unknown
   return result

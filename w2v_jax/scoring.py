@@ -47,9 +47,11 @@ def evaluate_file(config) -> dict:
 
 
 def print_neighbors(config) -> dict:
-  """--mode=neighbors: the --topk nearest words by cosine of each --query word."""
+  """--mode=neighbors: the --topk nearest words by cosine of each --query word, or of the
+  sum "russian+river" ("-" subtracts), the query's words left out."""
   if not config.vectors or not config.query:
-    raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2")
+    raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2 "
+                    "(word1+word2-word3: the nearest to that sum)")
   words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   queries = [q for q in config.query.split(",") if q]
   found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
