@@ -182,6 +182,7 @@ def test_phrases_mode_writes_text_and_table_and_prints_the_path(tmp_path):
     (["--phrase_passes=2", "--phrase_threshold=1,2,3"], "lists 3 values"),
     (["--phrase_scoring=npmi"], "--phrase_scoring=npmi scores lie in [-1, 1]"),
     (["--phrase_passes=0"], "at least 1"),
+    (["--phrase_threshold=-1"], "--phrase_threshold must be >= 0"),
     (["--phrase_delimiter= "], "--phrase_delimiter"),
 ])
 def test_phrases_mode_user_errors(tmp_path, args, fragment):

@@ -137,6 +137,10 @@ def validate(config: Config) -> Config:
   if config.phrase_scoring == "npmi" and not all(-1 <= t <= 1 for t in thresholds):
     raise UserError(f"--phrase_scoring=npmi scores lie in [-1, 1]; --phrase_threshold="
                     f"{config.phrase_threshold} is outside (try 0.5)")
+  if config.phrase_scoring != "npmi" and not all(t >= 0 for t in thresholds):
+    raise UserError(f"--phrase_threshold must be >= 0 for --phrase_scoring="
+                    f"{config.phrase_scoring} (a score of 0 means no phrase), got "
+                    f"{config.phrase_threshold}")
   if not config.phrase_delimiter or any(c.isspace() for c in config.phrase_delimiter):
     raise UserError("--phrase_delimiter must be one or more characters that are not spaces")
   return config
