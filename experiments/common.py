@@ -6,7 +6,7 @@ line to experiments/results/<name>.jsonl, keyed by its full configuration, so a
 sweep that was stopped continues where it stopped and re-running a script that
 has finished only rewrites its table and plot (`--rerun` trains again).
 
-Runs train in this process with w2v_jax.train.train (one JAX import for the
+Runs train in this process with w2v_jax.loop.train (one JAX import for the
 whole sweep; each configuration still compiles once). Time is the training
 wall time from summary.json (compilation included, evaluation excluded). Each
 record also keeps `other_cores`: the CPU that other processes of the machine
@@ -30,9 +30,9 @@ from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import errors
 from w2v_jax import files
+from w2v_jax import loop
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax.corpora import offline
 
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
@@ -123,7 +123,7 @@ def load_records(name: str) -> list:
 
 
 def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
-        trainer: Callable = train.train, extra: Sequence[str] = ()) -> dict:
+        trainer: Callable = loop.train, extra: Sequence[str] = ()) -> dict:
   """Trains and evaluates `config` unless results/<name>.jsonl already has it; returns its record.
 
   `labels` (e.g. {"ns_exponent": 0.5, "seed": 1}) go into the record for the
@@ -144,7 +144,7 @@ def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
 
 
 def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
-              trainer: Callable = train.train) -> list:
+              trainer: Callable = loop.train) -> list:
   """Trains a --sweep config (w2v_jax/sweep.py) in one program; returns one record per variant.
 
   Skips training when results/<name>.jsonl has every variant. A variant's
@@ -198,7 +198,7 @@ def _own_cpu_seconds() -> float:
 
 
 def metrics_of(summary: dict) -> dict:
-  """The numbers a table needs from train.train's summary (with its evaluation)."""
+  """The numbers a table needs from loop.train's summary (with its evaluation)."""
   results = summary["eval"]
   analogy = results["analogy"]
   return {"analogy_total": analogy["total"], "analogy_semantic": analogy["semantic"],

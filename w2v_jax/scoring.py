@@ -1,14 +1,14 @@
 """Scoring vectors: the evaluation that ends a run, --mode=eval and --mode=neighbors.
 
-The metrics themselves are evaluate.py's; this module reads the files a run
+The metrics themselves are metrics.py's; this module reads the files a run
 or a user names, writes WORKDIR/eval.json and prints what was found.
 """
 
 import logging
 import os
 
-from w2v_jax import evaluate
 from w2v_jax import gensim_data
+from w2v_jax import metrics
 from w2v_jax import word2vec_format
 from w2v_jax.errors import UserError
 from w2v_jax.files import write_json
@@ -18,14 +18,14 @@ def check_eval_files(config) -> None:
   """Reads the evaluation files now, so a wrong one is refused before training, not after."""
   if not config.evaluate:
     return
-  evaluate.read_analogies(gensim_data.file_path(config.analogies))
+  metrics.read_analogies(gensim_data.file_path(config.analogies))
   for setting in (config.ws353, config.simlex):
-    evaluate.read_word_pairs(gensim_data.file_path(setting))
+    metrics.read_word_pairs(gensim_data.file_path(setting))
 
 
 def evaluate_and_report(config, words, vectors_VxD) -> dict:
   """Runs the evaluation suite and writes WORKDIR/eval.json."""
-  results = evaluate.evaluate_all(
+  results = metrics.evaluate_all(
       list(words), vectors_VxD, analogies_path=gensim_data.file_path(config.analogies),
       ws353_path=gensim_data.file_path(config.ws353),
       simlex_path=gensim_data.file_path(config.simlex),
@@ -41,7 +41,7 @@ def evaluate_file(config) -> dict:
   words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   results = evaluate_and_report(config, words, vectors_VxD)
   logging.info("%s: %d words x %d dims\n%s\n  written to %s", config.vectors, len(words),
-               vectors_VxD.shape[1], evaluate.format_summary(results),
+               vectors_VxD.shape[1], metrics.format_summary(results),
                os.path.join(config.workdir, "eval.json"))
   return results
 
@@ -52,7 +52,7 @@ def print_neighbors(config) -> dict:
     raise UserError("--mode=neighbors needs --vectors=PATH and --query=word1,word2")
   words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   queries = [q for q in config.query.split(",") if q]
-  found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
+  found = metrics.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
   for query, neighbours in found.items():
     if query == "_unknown":
       print(f"not in the vocabulary: {', '.join(neighbours)}")

@@ -10,7 +10,7 @@
   metrics.jsonl one JSON object per progress line and per epoch
   tensorboard/  the same as TensorBoard event files (--tensorboard)
   summary.json  training time, words/s (also after compilation), final loss
-  eval.json     the evaluation (evaluate.py)
+  eval.json     the evaluation (metrics.py)
 and, while it runs, checkpoint.npz (checkpoint.py): every
 --checkpoint_every_secs, at each epoch end and on Ctrl-C. The checkpoint is
 deleted once the outputs are written.
@@ -39,9 +39,9 @@ import jax
 import numpy as np
 
 from w2v_jax import checkpoint
-from w2v_jax import evaluate
 from w2v_jax import export
 from w2v_jax import files
+from w2v_jax import metrics
 from w2v_jax import parallel
 from w2v_jax import pipeline
 from w2v_jax import progress as progress_lib
@@ -281,7 +281,7 @@ def write_outputs(config: Resolved, corpus, params: dict, summary: dict) -> dict
                "files in           %s", corpus.stats["tokens"], summary["tokens"],
                summary["vocab_size"], summary["train_seconds"], summary["words_per_s"] / 1e3,
                summary["steady_words_per_s"] / 1e3, summary["compile_seconds"],
-               summary["final_epoch_loss"], evaluate.format_summary(results), workdir)
+               summary["final_epoch_loss"], metrics.format_summary(results), workdir)
   return dict(summary, eval=results)
 
 
