@@ -30,13 +30,16 @@ from w2v_jax import scoring
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
 
-flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors"],
+flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors", "plot",
+                                    "projector"],
                   "train: train, evaluate and write vectors.bin, vocab.txt, params.npz, "
                   "config.json, metrics.jsonl, eval.json to --workdir. prepare: build "
                   "--corpus=offline-prose (or default) and print its path. data: build the "
                   "vocabulary, encode the corpus, make one epoch of batches and report what was "
                   "found (data.json). eval: evaluate --vectors. neighbors: nearest words of "
-                  "--query in --vectors.")
+                  "--query in --vectors. plot: WORKDIR/plot.png of the --query words (a:b "
+                  "pairs as arrows). projector: TensorBoard projector files of --vectors in "
+                  "WORKDIR/projector.")
 
 
 def _define_flags() -> None:
@@ -95,6 +98,10 @@ def main(argv):
     loop.train(config)
   elif FLAGS.mode == "eval":
     scoring.evaluate_file(config)
+  elif FLAGS.mode == "plot":
+    scoring.plot_file(config)
+  elif FLAGS.mode == "projector":
+    scoring.projector(config)
   else:
     scoring.print_neighbors(config)
 

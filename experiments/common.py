@@ -75,7 +75,7 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
   parser.add_argument("--rerun", action="store_true", help="train again even if recorded")
   args = parser.parse_args()
   if args.quick:
-    name, corpus, epochs, seeds = name + "_quick", "default", 1, seeds[:1]
+    name, corpus, epochs, seeds = name + QUICK_SUFFIX, "default", 1, seeds[:1]
   else:
     corpus = offline.NAME
   scratch = tempfile.mkdtemp(prefix=name + "-")
@@ -250,8 +250,17 @@ def busy_note(records: Sequence[dict]) -> str:
           "they used a core or more are slower than on a quiet machine.")
 
 
+QUICK_SUFFIX = "_quick"  # script_size's --quick names: results/<name>_quick.*
+
+
+def marked_title(name: str, title: str) -> str:
+  """A --quick smoke run's tables and figures say so in their title: they are no result."""
+  return f"SMOKE RUN (--quick), not a result: {title}" if name.endswith(QUICK_SUFFIX) else title
+
+
 def write_markdown(name: str, title: str, command: str, sections: Sequence[str]) -> str:
   """Writes experiments/results/<name>.md: title, the command, the machine, then sections."""
+  title = marked_title(name, title)
   os.makedirs(RESULTS_DIR, exist_ok=True)
   path = os.path.join(RESULTS_DIR, name + ".md")
   head = [f"# {title}", "", "Written by", "", "```bash", command, "```", "",
@@ -301,7 +310,7 @@ def plot_metrics(name: str, xs: Sequence, groups: dict, xlabel: str, title: str,
       ax.set_xticklabels(xticklabels)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-  fig.suptitle(title)
+  fig.suptitle(marked_title(name, title))
   fig.tight_layout()
   os.makedirs(RESULTS_DIR, exist_ok=True)
   path = os.path.join(RESULTS_DIR, name + ".png")

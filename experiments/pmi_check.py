@@ -155,7 +155,7 @@ def plot(name: str, panels, title: str) -> str:
     ax.set_title(f"{label}: Pearson {stats['pearson']:.2f}, Spearman {stats['spearman']:.2f}",
                  fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-  fig.suptitle(title, fontsize=10)
+  fig.suptitle(common.marked_title(name, title), fontsize=10)
   fig.tight_layout()
   path = os.path.join(common.RESULTS_DIR, name + ".png")
   fig.savefig(path, dpi=110)

@@ -49,3 +49,8 @@ def test_the_run_record_holds_no_placeholder(tmp_path):
   assert recorded["platform"] and recorded["cache_dir"] and recorded["data_dir"]
   assert recorded["corpus"] and all(recorded[name].startswith("gensim:")
                                     for name in ("analogies", "ws353", "simlex"))
+
+
+def test_readme_stays_a_front_page():
+  readme = PACKAGE.parent / "README.md"
+  assert len(readme.read_text(encoding="utf-8").splitlines()) <= 200

@@ -5,6 +5,7 @@
     emb.most_similar("king")
     emb.most_similar(positive=["king", "woman"], negative=["man"])
     emb.evaluate(); emb.save("vectors.bin"); emb.to_gensim()
+    emb.plot("paris:france,rome:italy")   # a PNG: countries, capitals, arrows
 
 `train` takes any Config field as a keyword and goes the way run.py goes:
 validate, set up the runtime (runtime.start), resolve, loop.train; so a run
@@ -28,6 +29,7 @@ from w2v_jax import config as config_lib
 from w2v_jax import gensim_data
 from w2v_jax import loop
 from w2v_jax import metrics
+from w2v_jax import plots
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import runtime
 from w2v_jax import vocab as vocab_lib
@@ -107,6 +109,14 @@ class Embeddings:
     text = path.endswith(".txt") if binary is None else not binary
     word2vec_format.write_word2vec(path, self.words, self.vectors, binary=not text)
     return path
+
+  def plot(self, words, path: Optional[str] = None, method: str = "pca") -> str:
+    """A PNG of `words` (a list, or --query's "w1,w2" / "a:b,c:d" form: pairs drawn
+    as arrows) in 2-D; written to `path`, else plot.png in the run's workdir or
+    the current folder. Returns the path (IPython.display.Image(path) shows it)."""
+    query = words if isinstance(words, str) else ",".join(words)
+    path = path or os.path.join(self.workdir or ".", "plot.png")
+    return plots.words(self.words, self.vectors, query, path, method)
 
   def to_gensim(self):
     """A gensim KeyedVectors holding the same words and vectors."""
