@@ -27,6 +27,21 @@ def _pyplot():
   return plt
 
 
+def _label(ax, xlabel: str, ylabel: str) -> None:
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+
+
+def _save(fig, title: str, png: str) -> str:
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(png, dpi=100)
+  _pyplot().close(fig)
+  return png
+
+
 def training(metrics_path: str, png: str) -> str:
   """Three panels over raw words processed: loss (recent and epoch mean), words/s
   (raw and after subsampling), learning rate; epoch ends as dotted lines."""
@@ -47,15 +62,8 @@ def training(metrics_path: str, png: str) -> str:
       ax.plot(words, [r[key] for r in records], marker=".", label=label)
     for end in epoch_ends:
       ax.axvline(end, color="grey", linestyle=":", linewidth=0.8)
-    ax.set_xlabel("words processed")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-  fig.suptitle(f"training: {len(epoch_ends)} epoch(s), {int(words[-1]):,} words")
-  fig.tight_layout()
-  fig.savefig(png, dpi=100)
-  plt.close(fig)
-  return png
+    _label(ax, "words processed", ylabel)
+  return _save(fig, f"training: {len(epoch_ends)} epoch(s), {int(words[-1]):,} words", png)
 
 
 def _project(points_NxD: np.ndarray, method: str) -> np.ndarray:
@@ -127,12 +135,5 @@ def sweep(rows: list, field: str, png: str) -> str:
   for key, label in (("ws353", "WS353"), ("simlex", "SimLex-999")):
     axes[1].plot(xs, [r[key] for r in rows], marker="o", label=label)
   for ax, ylabel in zip(axes, ("accuracy (%)", "Spearman")):
-    ax.set_xlabel(field)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-  fig.suptitle(f"--sweep over {field}")
-  fig.tight_layout()
-  fig.savefig(png, dpi=100)
-  plt.close(fig)
-  return png
+    _label(ax, field, ylabel)
+  return _save(fig, f"--sweep over {field}", png)
