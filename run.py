@@ -18,28 +18,29 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
-import jax
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import files
-from w2v_jax import parallel
+from w2v_jax import loop
 from w2v_jax import phrases
 from w2v_jax import pipeline
-from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
+from w2v_jax import runtime
 from w2v_jax import scoring
-from w2v_jax import train
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
 
-flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors", "phrases"],
+flags.DEFINE_enum("mode", "train", ["train", "prepare", "data", "eval", "neighbors", "plot",
+                                    "projector", "phrases"],
                   "train: train, evaluate and write vectors.bin, vocab.txt, params.npz, "
                   "config.json, metrics.jsonl, eval.json to --workdir. prepare: build "
                   "--corpus=offline-prose (or default) and print its path. data: build the "
                   "vocabulary, encode the corpus, make one epoch of batches and report what was "
                   "found (data.json). eval: evaluate --vectors. neighbors: nearest words of "
-                  "--query in --vectors. phrases: join frequent bigrams of --corpus into "
+                  "--query in --vectors. plot: WORKDIR/plot.png of the --query words (a:b "
+                  "pairs as arrows). projector: TensorBoard projector files of --vectors in "
+                  "WORKDIR/projector. phrases: join frequent bigrams of --corpus into "
                   "WORKDIR/phrases.txt (and phrases.tsv) and print its path.")
 
 
@@ -79,60 +80,6 @@ def _parse(argv):
     sys.exit(2)
 
 
-def _prepare_workdir(path: str) -> None:
-  try:
-    os.makedirs(path, exist_ok=True)
-  except OSError as e:
-    raise UserError(f"cannot create --workdir {path} ({e.strerror})") from None
-  probe = os.path.join(path, f".write-test-{os.getpid()}")
-  try:
-    with open(probe, "w"):
-      pass
-    os.remove(probe)
-  except OSError as e:
-    raise UserError(f"--workdir {path} is not writable ({e.strerror}); pass another "
-                    "--workdir") from None
-
-
-def _limit_cpu_threads(threads: int) -> None:
-  """Starts JAX's CPU client with pools of `threads` threads.
-
-  XLA sizes its CPU thread pools from the cores the process may run on when
-  the client starts (sched_getaffinity), so the process is restricted to
-  `threads` cores while it starts, and every thread, the pools' included, is
-  given all the cores back afterwards.
-  """
-  if not threads or not hasattr(os, "sched_setaffinity"):
-    return
-  cores = os.sched_getaffinity(0)
-  if threads >= len(cores):
-    return
-  os.sched_setaffinity(0, sorted(cores)[:threads])
-  try:
-    jax.devices("cpu")
-  finally:
-    for task in os.listdir("/proc/self/task"):
-      try:
-        os.sched_setaffinity(int(task), cores)
-      except OSError:  # a thread that ended meanwhile
-        pass
-
-
-def _select_platform(name: str) -> None:
-  """cpu: JAX's CPU backend only. gpu/tpu: that backend's first device (CUDA or ROCm for gpu)."""
-  if not name:
-    return
-  if name == "cpu":
-    jax.config.update("jax_platforms", "cpu")
-    return
-  try:
-    device = jax.devices(name)[0]
-  except RuntimeError:
-    raise UserError(f"--platform={name}, but JAX finds no {name} here (it has "
-                    f"{jax.default_backend()}); install the jax build for it or drop the flag") from None
-  jax.config.update("jax_default_device", device)
-
-
 def main(argv):
   if len(argv) > 1:
     raise UserError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
@@ -144,19 +91,19 @@ def main(argv):
   if FLAGS.mode == "prepare":
     print(datasets.prepare(resolve_lib.resolve(config)))  # the corpus file's path, last
     return
-  parallel.initialize(config)  # before anything touches a device
-  _limit_cpu_threads(resolve_lib.cpu_threads(config))
-  _select_platform(config.platform)
-  config = resolve_lib.resolve(config)  # once: every value concrete, the devices counted
-  _prepare_workdir(config.workdir)
+  config = runtime.start(config)  # devices, threads, platform; resolved; workdir ready
   if FLAGS.mode == "data":
     summary = pipeline.describe(config)
     files.write_json(os.path.join(config.workdir, "data.json"), summary)
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
   elif FLAGS.mode == "train":
-    train.train(config)
+    loop.train(config)
   elif FLAGS.mode == "eval":
     scoring.evaluate_file(config)
+  elif FLAGS.mode == "plot":
+    scoring.plot_file(config)
+  elif FLAGS.mode == "projector":
+    scoring.projector(config)
   elif FLAGS.mode == "phrases":
     print(phrases.make(config, datasets.resolve(config)))  # the corpus file's path, last
   else:

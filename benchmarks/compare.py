@@ -12,7 +12,7 @@ many), with the same hyper-parameters: dim 100, window 5, negative 5, sample 1e-
 3 epochs, alpha 0.025 (skip-gram) / 0.05 (CBOW) decayed linearly to alpha * 1e-4. Wall time is
 the whole process (reading the corpus and building the vocabulary included; for us also the JIT
 compilation and the corpus encoding, in a fresh cache). words/s = corpus tokens x epochs / wall
-time. All vectors go through one evaluator (w2v_jax.evaluate): analogies restricted to the 30,000
+time. All vectors go through one evaluator (w2v_jax.metrics): analogies restricted to the 30,000
 most frequent words, WS353 and SimLex-999 Spearman.
 
 gensim reads the corpus with LineSentence; `--tools=...,gensim-corpusfile` adds its faster
@@ -53,8 +53,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
-from w2v_jax import evaluate
 from w2v_jax import files
+from w2v_jax import metrics
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
 from w2v_jax import word2vec_format
@@ -211,7 +211,7 @@ def run_one(tool, model, seed, corpus, corpus_tokens, scratch, score=True):
   if not score:
     return row
   words, vectors_VxD = word2vec_format.read_word2vec(vectors)
-  result = evaluate.evaluate_all(words, vectors_VxD, restrict_vocab=30_000)
+  result = metrics.evaluate_all(words, vectors_VxD, restrict_vocab=30_000)
   a = result["analogy"]
   return dict(row, vocab=len(words), analogy=100 * a["total"], semantic=100 * a["semantic"],
               syntactic=100 * a["syntactic"], seen=a["seen"],

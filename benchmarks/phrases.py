@@ -43,7 +43,7 @@ from absl import flags
 
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
-from w2v_jax import evaluate
+from w2v_jax import metrics
 from w2v_jax import files
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
@@ -176,7 +176,7 @@ def check_accuracy() -> list:
     word2vec_format.write_word2vec(binary, words, vectors_VxD, binary=True)
     for restrict in RESTRICTIONS:
       theirs = compute_accuracy(binary, TINY_QUESTIONS, restrict)
-      ours = evaluate.evaluate_analogies(words, vectors_VxD, TINY_QUESTIONS,
+      ours = metrics.evaluate_analogies(words, vectors_VxD, TINY_QUESTIONS,
                                          restrict_vocab=restrict)
       ours_correct = {k: v["correct"] for k, v in ours["sections"].items()}
       rows.append({"restrict": restrict, "compute_accuracy": theirs,

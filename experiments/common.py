@@ -6,7 +6,7 @@ line to experiments/results/<name>.jsonl, keyed by its full configuration, so a
 sweep that was stopped continues where it stopped and re-running a script that
 has finished only rewrites its table and plot (`--rerun` trains again).
 
-Runs train in this process with w2v_jax.train.train (one JAX import for the
+Runs train in this process with w2v_jax.loop.train (one JAX import for the
 whole sweep; each configuration still compiles once). Time is the training
 wall time from summary.json (compilation included, evaluation excluded). Each
 record also keeps `other_cores`: the CPU that other processes of the machine
@@ -30,9 +30,9 @@ from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import errors
 from w2v_jax import files
+from w2v_jax import loop
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax.corpora import offline
 
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
@@ -75,7 +75,7 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
   parser.add_argument("--rerun", action="store_true", help="train again even if recorded")
   args = parser.parse_args()
   if args.quick:
-    name, corpus, epochs, seeds = name + "_quick", "default", 1, seeds[:1]
+    name, corpus, epochs, seeds = name + QUICK_SUFFIX, "default", 1, seeds[:1]
   else:
     corpus = offline.NAME
   scratch = tempfile.mkdtemp(prefix=name + "-")
@@ -123,7 +123,7 @@ def load_records(name: str) -> list:
 
 
 def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
-        trainer: Callable = train.train, extra: Sequence[str] = ()) -> dict:
+        trainer: Callable = loop.train, extra: Sequence[str] = ()) -> dict:
   """Trains and evaluates `config` unless results/<name>.jsonl already has it; returns its record.
 
   `labels` (e.g. {"ns_exponent": 0.5, "seed": 1}) go into the record for the
@@ -144,7 +144,7 @@ def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
 
 
 def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
-              trainer: Callable = train.train) -> list:
+              trainer: Callable = loop.train) -> list:
   """Trains a --sweep config (w2v_jax/sweep.py) in one program; returns one record per variant.
 
   Skips training when results/<name>.jsonl has every variant. A variant's
@@ -198,7 +198,7 @@ def _own_cpu_seconds() -> float:
 
 
 def metrics_of(summary: dict) -> dict:
-  """The numbers a table needs from train.train's summary (with its evaluation)."""
+  """The numbers a table needs from loop.train's summary (with its evaluation)."""
   results = summary["eval"]
   analogy = results["analogy"]
   return {"analogy_total": analogy["total"], "analogy_semantic": analogy["semantic"],
@@ -250,8 +250,17 @@ def busy_note(records: Sequence[dict]) -> str:
           "they used a core or more are slower than on a quiet machine.")
 
 
+QUICK_SUFFIX = "_quick"  # script_size's --quick names: results/<name>_quick.*
+
+
+def marked_title(name: str, title: str) -> str:
+  """A --quick smoke run's tables and figures say so in their title: they are no result."""
+  return f"SMOKE RUN (--quick), not a result: {title}" if name.endswith(QUICK_SUFFIX) else title
+
+
 def write_markdown(name: str, title: str, command: str, sections: Sequence[str]) -> str:
   """Writes experiments/results/<name>.md: title, the command, the machine, then sections."""
+  title = marked_title(name, title)
   os.makedirs(RESULTS_DIR, exist_ok=True)
   path = os.path.join(RESULTS_DIR, name + ".md")
   head = [f"# {title}", "", "Written by", "", "```bash", command, "```", "",
@@ -301,7 +310,7 @@ def plot_metrics(name: str, xs: Sequence, groups: dict, xlabel: str, title: str,
       ax.set_xticklabels(xticklabels)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-  fig.suptitle(title)
+  fig.suptitle(marked_title(name, title))
   fig.tight_layout()
   os.makedirs(RESULTS_DIR, exist_ok=True)
   path = os.path.join(RESULTS_DIR, name + ".png")

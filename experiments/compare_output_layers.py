@@ -42,10 +42,10 @@ import numpy as np
 import common  # experiments/common.py
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
-from w2v_jax import evaluate
 from w2v_jax import files
+from w2v_jax import loop
+from w2v_jax import metrics
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 
 NAME = "compare_output_layers"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/compare_output_layers.py"
@@ -80,14 +80,14 @@ def neighbours_path(name: str) -> str:
 
 
 def trainer_keeping_neighbours(name: str):
-  """train.train, then the run's top-10 neighbours of the 1,000 most frequent words, saved."""
+  """loop.train, then the run's top-10 neighbours of the 1,000 most frequent words, saved."""
   def trainer(config):
-    summary = train.train(config)
+    summary = loop.train(config)
     params = np.load(os.path.join(summary["workdir"], "params.npz"))
-    unit_VxD = evaluate.unit_rows(params["emb_in"])  # rows in descending frequency
+    unit_VxD = metrics.unit_rows(params["emb_in"])  # rows in descending frequency
     scores_TxV = unit_VxD[:TOP_WORDS] @ unit_VxD.T
     scores_TxV[np.arange(len(scores_TxV)), np.arange(len(scores_TxV))] = -np.inf
-    best_TxN = evaluate.top_k(scores_TxV, NEIGHBOURS).astype(np.int32)
+    best_TxN = metrics.top_k(scores_TxV, NEIGHBOURS).astype(np.int32)
     common.save_run_array(neighbours_path(name), config, best_TxN)
     return summary
   return trainer

@@ -35,10 +35,10 @@ import common  # experiments/common.py
 from w2v_jax import config as config_lib
 from w2v_jax import datasets
 from w2v_jax import errors
-from w2v_jax import evaluate
+from w2v_jax import loop
+from w2v_jax import metrics
 from w2v_jax import phrases
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax import word2vec_format
 
 NAME = "phrases_2013b"
@@ -87,19 +87,19 @@ def phrase_corpus(corpus: str) -> tuple:
 
 
 def make_trainer(questions: str):
-  """train.train, then the compositionality lists and the phrase analogies of its vectors."""
+  """loop.train, then the compositionality lists and the phrase analogies of its vectors."""
   def trainer(config):
-    summary = train.train(config)
+    summary = loop.train(config)
     words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(config.workdir,
                                                                     "vectors.bin"))
     try:
-      found = evaluate.nearest_neighbors(words, vectors_VxD, list(COMPOSE), k=TOPK)
+      found = metrics.nearest_neighbors(words, vectors_VxD, list(COMPOSE), k=TOPK)
     except errors.UserError:  # none of the queries' words is in this vocabulary
       found = {}
     summary["eval"]["compositionality"] = {q: found.get(q) for q in COMPOSE}
     summary["eval"]["phrase_analogy"] = None
     if questions:
-      result = evaluate.evaluate_analogies(words, vectors_VxD, questions,
+      result = metrics.evaluate_analogies(words, vectors_VxD, questions,
                                            restrict_vocab=config.restrict_vocab)
       summary["eval"]["phrase_analogy"] = {
           "file": questions, "total": result["total"], "seen": result["seen"],

@@ -51,9 +51,9 @@ import numpy as np
 
 
 import common  # experiments/common.py
-from w2v_jax import evaluate
+from w2v_jax import loop
+from w2v_jax import metrics
 from w2v_jax import pipeline
-from w2v_jax import train
 
 NAME = "pmi_check"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/pmi_check.py"
@@ -113,9 +113,9 @@ def counted_pairs(config):
 
 
 def trainer_keeping_dots(name: str, pairs):
-  """train.train, then u.v over the counted pairs, saved for the report."""
+  """loop.train, then u.v over the counted pairs, saved for the report."""
   def trainer(config):
-    summary = train.train(config)
+    summary = loop.train(config)
     params = np.load(os.path.join(summary["workdir"], "params.npz"))
     c_P, o_P = pairs[0], pairs[1]
     dot_P = np.einsum("pd,pd->p", params["emb_in"][c_P], params["emb_out"][o_P])
@@ -132,8 +132,8 @@ def correlations(dot_P, target_P, count_P) -> dict:
       continue
     diff = dot_P[sel] - target_P[sel]
     out[band] = {"pairs": int(sel.sum()),
-                 "pearson": evaluate.pearson(dot_P[sel], target_P[sel]),
-                 "spearman": evaluate.spearman(dot_P[sel], target_P[sel]),
+                 "pearson": metrics.pearson(dot_P[sel], target_P[sel]),
+                 "spearman": metrics.spearman(dot_P[sel], target_P[sel]),
                  "mean_diff": float(diff.mean()), "rms_diff": float(np.sqrt((diff ** 2).mean()))}
   return out
 
@@ -155,7 +155,7 @@ def plot(name: str, panels, title: str) -> str:
     ax.set_title(f"{label}: Pearson {stats['pearson']:.2f}, Spearman {stats['spearman']:.2f}",
                  fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-  fig.suptitle(title, fontsize=10)
+  fig.suptitle(common.marked_title(name, title), fontsize=10)
   fig.tight_layout()
   path = os.path.join(common.RESULTS_DIR, name + ".png")
   fig.savefig(path, dpi=110)

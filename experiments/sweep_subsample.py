@@ -30,10 +30,10 @@ import numpy as np
 
 
 import common  # experiments/common.py
-from w2v_jax import evaluate
 from w2v_jax import gensim_data
+from w2v_jax import loop
+from w2v_jax import metrics
 from w2v_jax import pipeline
-from w2v_jax import train
 from w2v_jax import word2vec_format
 
 NAME = "sweep_subsample"
@@ -53,8 +53,8 @@ def rare_analogy_accuracy(words, vectors_VxD, restrict_vocab: int) -> float:
   frequency rank. Scored exactly as the total (3CosAdd over the restricted
   vocabulary); only the subset of questions differs.
   """
-  result = evaluate.evaluate_analogies(list(words), vectors_VxD,
-                                       gensim_data.find(evaluate.ANALOGIES),
+  result = metrics.evaluate_analogies(list(words), vectors_VxD,
+                                       gensim_data.find(metrics.ANALOGIES),
                                        restrict_vocab=restrict_vocab, return_predictions=True)
   rank = {}
   for i, w in enumerate(words[:restrict_vocab]):
@@ -65,8 +65,8 @@ def rare_analogy_accuracy(words, vectors_VxD, restrict_vocab: int) -> float:
 
 
 def trainer(config):
-  """train.train, plus the rare-word analogy accuracy and the fraction of tokens kept."""
-  summary = train.train(config)
+  """loop.train, plus the rare-word analogy accuracy and the fraction of tokens kept."""
+  summary = loop.train(config)
   words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(config.workdir, "vectors.bin"))
   summary["eval"]["analogy_rare"] = rare_analogy_accuracy(words, vectors_VxD,
                                                           config.restrict_vocab)

@@ -17,9 +17,9 @@ from tests.train_test import _config
 from tests.train_test import _write_corpus
 from w2v_jax import checkpoint
 from w2v_jax import huffman
+from w2v_jax import loop
 from w2v_jax import model as model_lib
 from w2v_jax import pipeline
-from w2v_jax import train
 from w2v_jax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -114,7 +114,7 @@ def _kill_after_first_checkpoint(config, monkeypatch):
     raise _Killed
   monkeypatch.setattr(checkpoint, "save", save_then_die)
   with pytest.raises(_Killed):
-    train.train(config)
+    loop.train(config)
   monkeypatch.setattr(checkpoint, "save", real_save)
 
 
@@ -128,14 +128,14 @@ def test_workdir_with_an_unfinished_run_refuses_other_runs(tmp_path, monkeypatch
   before = _snapshot(config.workdir)
   assert set(before) == {"checkpoint.npz", "config.json", "metrics.jsonl"}
   with pytest.raises(UserError, match=r"unfinished run \(step 4, epoch 1, .*pass --resume"):
-    train.train(config)
+    loop.train(config)
   other = _config(tmp_path, checkpoint_every_secs=0, evaluate=False, dim=16, resume=True)
   with pytest.raises(UserError, match="other settings .--dim=8 there, 16 here."):
-    train.train(other)
+    loop.train(other)
   # The same flags on a changed corpus file: refused too.
   _write_corpus(tmp_path / "c.txt", n_lines=301)
   with pytest.raises(UserError, match="written for another corpus"):
-    train.train(dataclasses.replace(config, resume=True))
+    loop.train(dataclasses.replace(config, resume=True))
   assert _snapshot(config.workdir) == before
 
 
@@ -180,7 +180,7 @@ def test_divergence_stops_at_the_first_bad_call(tmp_path, monkeypatch, every_sec
     (tmp_path / config.workdir / name).write_bytes(earlier)
   _poison(monkeypatch, call=3, what=what)
   with pytest.raises(UserError, match=message):
-    train.train(config)
+    loop.train(config)
   for name in ("vectors.bin", "params.npz", "summary.json"):
     assert (tmp_path / config.workdir / name).read_bytes() == earlier
   meta = checkpoint.read_meta(config.workdir)
@@ -190,7 +190,7 @@ def test_divergence_stops_at_the_first_bad_call(tmp_path, monkeypatch, every_sec
 def test_a_huge_learning_rate_is_caught(tmp_path):
   config = _config(tmp_path, alpha=1e30, skip_saturated="none", epochs=3, evaluate=False)
   with pytest.raises(UserError, match=r"training diverged at step \d+ .* with batch size 32"):
-    train.train(config)
+    loop.train(config)
   assert not os.path.exists(os.path.join(config.workdir, "vectors.bin"))
 
 
@@ -212,7 +212,7 @@ def _tensorboard_scalars(folder):
 
 def test_tensorboard_events_and_run_record(tmp_path):
   config = _config(tmp_path, epochs=2, tensorboard=True, evaluate=False)
-  train.train(config)
+  loop.train(config)
   scalars = _tensorboard_scalars(os.path.join(config.workdir, "tensorboard"))
   with open(os.path.join(config.workdir, "metrics.jsonl")) as f:
     epochs = [json.loads(line) for line in f if '"epoch"' in line.split(",")[0]]
@@ -230,15 +230,15 @@ def test_tensorboard_events_and_run_record(tmp_path):
 
 def test_killed_while_writing_outputs_resumes_to_the_outputs(tmp_path, monkeypatch):
   from w2v_jax import word2vec_format  # pylint: disable=import-outside-toplevel
-  reference = train.train(_config(tmp_path, evaluate=False, workdir=str(tmp_path / "a")))
+  reference = loop.train(_config(tmp_path, evaluate=False, workdir=str(tmp_path / "a")))
   config = _config(tmp_path, evaluate=False, workdir=str(tmp_path / "b"))
   monkeypatch.setattr(word2vec_format, "write_word2vec",
                       lambda *a, **k: (_ for _ in ()).throw(_Killed()))
   with pytest.raises(_Killed):
-    train.train(config)
+    loop.train(config)
   assert checkpoint.read_meta(config.workdir)["epoch"] == config.epochs  # training was done
   monkeypatch.undo()
-  resumed = train.train(dataclasses.replace(config, resume=True))
+  resumed = loop.train(dataclasses.replace(config, resume=True))
   assert resumed["final_epoch_loss"] == reference["final_epoch_loss"]
   vectors = [(tmp_path / name / "vectors.bin").read_bytes() for name in ("a", "b")]
   assert vectors[0] == vectors[1]
@@ -249,13 +249,13 @@ def test_path_buckets_resume_to_identical_tables(tmp_path, monkeypatch):
   monkeypatch.setattr(huffman, "SLOT_MULTIPLE", 1)  # two buckets in a tiny vocabulary
   reference = _config(tmp_path, loss="hs", evaluate=False, epochs=2, path_buckets=2)
   assert len(pipeline.prepare_data(reference).path_bounds) == 2
-  train.train(reference)
+  loop.train(reference)
   config = dataclasses.replace(reference, workdir=str(tmp_path / "killed"),
                                checkpoint_every_secs=0)
   os.makedirs(config.workdir)
   _kill_after_first_checkpoint(config, monkeypatch)
   assert checkpoint.read_meta(config.workdir)["calls"] > 0  # stopped mid-epoch
-  train.train(dataclasses.replace(config, resume=True))
+  loop.train(dataclasses.replace(config, resume=True))
   with (np.load(os.path.join(reference.workdir, "params.npz")) as a,
         np.load(os.path.join(config.workdir, "params.npz")) as b):
     for name in ("emb_in", "nodes"):

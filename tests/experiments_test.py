@@ -115,3 +115,15 @@ def test_every_stored_record_is_keyed_by_a_resolved_identity():
     for record in common.load_records(name):
       fields = json.loads(record["identity"])
       assert common._identity(config_lib.Config(**fields)) == record["identity"], name
+
+
+def test_quick_outputs_are_marked_and_named_apart(tmp_path, monkeypatch):
+  monkeypatch.setattr(common, "RESULTS_DIR", str(tmp_path))
+  monkeypatch.setattr("sys.argv", ["demo.py", "--quick"])
+  size = common.script_size("demo", "A demo.", epochs=3)
+  assert size.quick and size.name == "demo_quick"
+  path = common.write_markdown(size.name, "Demo table", "python experiments/demo.py --quick", [])
+  with open(path, encoding="utf-8") as f:
+    assert f.readline().startswith("# SMOKE RUN (--quick), not a result: Demo table")
+  assert os.path.basename(path) == "demo_quick.md"
+  assert common.marked_title("demo", "Demo table") == "Demo table"

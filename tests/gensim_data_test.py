@@ -5,15 +5,15 @@ import os
 import pytest
 
 from w2v_jax import config as config_lib
-from w2v_jax import evaluate
 from w2v_jax import gensim_data
+from w2v_jax import metrics
 from w2v_jax import resolve as resolve_lib
 from w2v_jax.corpora import offline
 from w2v_jax.errors import UserError
 
 
 def test_gensim_test_file_exists():
-  for name in (evaluate.ANALOGIES, evaluate.WS353, evaluate.SIMLEX):
+  for name in (metrics.ANALOGIES, metrics.WS353, metrics.SIMLEX):
     assert os.path.isfile(gensim_data.find(name))
   with pytest.raises(UserError, match="missing"):
     gensim_data.find("no-such-file.txt")

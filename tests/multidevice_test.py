@@ -17,11 +17,11 @@ from tests.train_test import _first_chunk
 from tests.train_test import _setup
 from tests.train_test import _write_corpus
 from w2v_jax import config as config_lib
+from w2v_jax import loop
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
 from w2v_jax import progress as progress_lib
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax.errors import UserError
 
 pytestmark = pytest.mark.skipif(
@@ -101,8 +101,8 @@ def test_eight_device_run_matches_one_device_and_resumes_exactly(tmp_path, monke
   one = _config(tmp_path, model, loss, workdir=str(tmp_path / "one"), **kw)
   eight = _config(tmp_path, model, loss, workdir=str(tmp_path / "eight"), num_devices=-1,
                   table_sharding=layout, **kw)
-  train.train(one)
-  summary = train.train(eight)
+  loop.train(one)
+  summary = loop.train(eight)
   tables = lambda c: np.load(os.path.join(c.workdir, "params.npz"))
   v = summary["vocab_size"]
   for name in ("emb_in", "emb_out" if loss == "ns" else "nodes"):
@@ -120,8 +120,8 @@ def test_eight_device_run_matches_one_device_and_resumes_exactly(tmp_path, monke
     original(progress, epoch)
   monkeypatch.setattr(progress_lib.Progress, "new_epoch", stop_in_second_epoch)
   with pytest.raises(_Stop):
-    train.train(resumed)
+    loop.train(resumed)
   monkeypatch.setattr(progress_lib.Progress, "new_epoch", original)
-  train.train(dataclasses.replace(resumed, resume=True))
+  loop.train(dataclasses.replace(resumed, resume=True))
   for name in tables(eight).files:
     np.testing.assert_array_equal(tables(resumed)[name], tables(eight)[name], err_msg=name)

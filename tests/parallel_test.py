@@ -20,12 +20,12 @@ from tests.train_test import _first_chunk
 from tests.train_test import _setup
 from tests.train_test import _write_corpus
 from w2v_jax import config as config_lib
+from w2v_jax import loop
 from w2v_jax import memory
 from w2v_jax import model as model_lib
 from w2v_jax import parallel
 from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,7 +56,7 @@ def test_one_device_mesh_is_bit_for_bit_no_mesh(tmp_path, model, loss):
       config.alpha, mesh)
   host = jax.device_get(state)
   placed = parallel.place(host, parallel.state_shardings(host, mesh, config.table_sharding))
-  # As train.train places them: words_done [T, 1], the step takes the largest.
+  # As loop.train places them: words_done [T, 1], the step takes the largest.
   got, (got_loss_T, _) = mesh_fn(placed, parallel.place_chunk(chunk, mesh), jax.random.PRNGKey(3))
   want, (want_loss_T, _) = chunk_fn(state, chunk, jax.random.PRNGKey(3))
   for name, table in jax.device_get(want.params).items():
@@ -137,7 +137,7 @@ def test_two_processes_on_localhost_train_one_model(tmp_path, monkeypatch):
   # trains their model, up to summation order, from all the examples both counted.
   monkeypatch.setattr(pipeline, "epoch_chunks", lambda config, data, epoch:
                       pipeline.joined_process_chunks(config, data, epoch, 2))
-  joined = train.train(_config(tmp_path, corpus=corpus, workdir=str(tmp_path / "joined"),
+  joined = loop.train(_config(tmp_path, corpus=corpus, workdir=str(tmp_path / "joined"),
                                epochs=2, batch_size=64, steps_per_call=8, evaluate=False))
   for p in (0, 1):
     summary = json.load(open(tmp_path / f"p{p}" / "summary.json"))

@@ -204,9 +204,9 @@ def test_phrase_analogies_score_as_compute_accuracy(restrict, correct, seen):
   # (benchmarks/phrases.py --checks=accuracy; benchmarks/results/phrase-analogies.md):
   # phrase tokens in mixed case, questions in other cases, 3 of 12 with a word the
   # vectors lack, fewer seen as the restriction to the most frequent rows tightens.
-  from w2v_jax import evaluate, word2vec_format  # pylint: disable=import-outside-toplevel
+  from w2v_jax import metrics, word2vec_format  # pylint: disable=import-outside-toplevel
   words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(DATA, "phrase_vectors.txt"))
-  got = evaluate.evaluate_analogies(words, vectors_VxD, os.path.join(DATA, "phrase_questions.txt"),
+  got = metrics.evaluate_analogies(words, vectors_VxD, os.path.join(DATA, "phrase_questions.txt"),
                                     restrict_vocab=restrict)
   assert {k: v["correct"] for k, v in got["sections"].items()} == correct
   assert got["seen"] == seen and got["questions"] == 12
@@ -236,9 +236,9 @@ def _composed_vectors():
 
 
 def test_neighbours_of_a_sum_leave_the_query_words_out():
-  from w2v_jax import evaluate  # pylint: disable=import-outside-toplevel
+  from w2v_jax import metrics  # pylint: disable=import-outside-toplevel
   words, vectors_VxD = _composed_vectors()
-  found = evaluate.nearest_neighbors(words, vectors_VxD,
+  found = metrics.nearest_neighbors(words, vectors_VxD,
                                      ["russian+river", "russian-river", "well-known", "volga+x"],
                                      k=10)
   assert found["russian+river"][0][0] == "volga_river"

@@ -12,8 +12,8 @@ import os
 import pytest
 
 from w2v_jax import config as config_lib
+from w2v_jax import loop
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 
 pytestmark = pytest.mark.skipif(os.environ.get("W2V_JAX_SLOW") != "1",
                                 reason="slow quality check; set W2V_JAX_SLOW=1 to run it")
@@ -30,7 +30,7 @@ def test_skipgram_ns_default_corpus_quality(tmp_path):
   (tmp_path / "run").mkdir()
   config = resolve_lib.resolve(config_lib.Config(workdir=str(tmp_path / "run"), seed=0,
                              cache_dir=str(tmp_path / "cache")))
-  results = train.train(config)["eval"]
+  results = loop.train(config)["eval"]
   assert 100 * results["analogy"]["total"] >= FLOORS["analogy"]
   assert results["ws353"]["spearman"] >= FLOORS["ws353"]
   assert results["simlex"]["spearman"] >= FLOORS["simlex"]

@@ -238,10 +238,10 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(bad_input_runs, na
 _THREADS_PROBE = """
 import os
 import jax.numpy as jnp
-import run
+from w2v_jax import runtime
 cores = os.sched_getaffinity(0)
 if {limit}:
-  run._limit_cpu_threads(1)
+  runtime.limit_cpu_threads(1)
 (jnp.ones((300, 300)) @ jnp.ones((300, 300))).block_until_ready()
 masks = {{frozenset(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")}}
 print(len(os.listdir("/proc/self/task")), masks == {{frozenset(cores)}})

@@ -8,7 +8,7 @@ import pathlib
 
 from tests.train_test import _write_corpus
 from w2v_jax import config as config_lib
-from w2v_jax import train
+from w2v_jax import loop
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "w2v_jax"
 MAX_MODULE_LINES = 450
@@ -26,7 +26,7 @@ def test_every_module_is_small_and_opens_with_what_it_owns():
 
 
 def test_the_training_loop_is_at_most_100_lines():
-  tree = ast.parse((PACKAGE / "train.py").read_text(encoding="utf-8"))
+  tree = ast.parse((PACKAGE / "loop.py").read_text(encoding="utf-8"))
   loop = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "train")
   assert loop.end_lineno - loop.lineno + 1 <= 100
 
@@ -38,7 +38,7 @@ def test_the_run_record_holds_no_placeholder(tmp_path):
                              evaluate=False)
   assert config.batch_size == 0 and config.alpha is None and config.skipgram_layout == "auto"
   os.makedirs(config.workdir)
-  train.train(config)
+  loop.train(config)
   with open(os.path.join(config.workdir, "config.json"), encoding="utf-8") as f:
     recorded = json.load(f)["config"]
   for name in ("batch_size", "steps_per_call", "share_negatives", "path_buckets",
@@ -49,3 +49,8 @@ def test_the_run_record_holds_no_placeholder(tmp_path):
   assert recorded["platform"] and recorded["cache_dir"] and recorded["data_dir"]
   assert recorded["corpus"] and all(recorded[name].startswith("gensim:")
                                     for name in ("analogies", "ws353", "simlex"))
+
+
+def test_readme_stays_a_front_page():
+  readme = PACKAGE.parent / "README.md"
+  assert len(readme.read_text(encoding="utf-8").splitlines()) <= 200

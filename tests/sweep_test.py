@@ -8,8 +8,8 @@ import pytest
 
 from tests import train_test
 from w2v_jax import config as config_lib
+from w2v_jax import loop
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax.errors import UserError
 
 
@@ -40,7 +40,7 @@ CASES = [
 def test_sweep_equals_separate_runs(tmp_path, model, loss, sweep, extra):
   config = train_test._config(tmp_path, model, loss, epochs=2, sample=1e-2, seed=3,
                               workdir=str(tmp_path / "sweep"), sweep=sweep, **extra)
-  summary = train.train(config)
+  summary = loop.train(config)
   variants = resolve_lib.sweep_variants(config)
   field, values = resolve_lib.sweep_values(config)
   assert [v["workdir"] for v in summary["variants"]] == [
@@ -49,7 +49,7 @@ def test_sweep_equals_separate_runs(tmp_path, model, loss, sweep, extra):
     separate = train_test._config(tmp_path, model, loss, epochs=2, sample=1e-2, seed=3,
                                   workdir=str(tmp_path / f"separate-{value}"),
                                   **dict(extra, **{field: value}))
-    train.train(separate)
+    loop.train(separate)
     swept, alone = _tables(variant.workdir), _tables(separate.workdir)
     assert swept.keys() == alone.keys()
     # Each variant's progress is its own: the same epoch losses as the separate run's.
@@ -65,7 +65,7 @@ def test_sweep_equals_separate_runs(tmp_path, model, loss, sweep, extra):
 def test_sweep_writes_every_output_and_says_how_time_is_counted(tmp_path):
   config = train_test._config(tmp_path, "skipgram", "ns", sweep="alpha=0.01,0.05",
                               workdir=str(tmp_path / "sweep"))
-  summary = train.train(config)
+  summary = loop.train(config)
   assert len(summary["variants"]) == 2
   for variant, alpha in zip(summary["variants"], (0.01, 0.05)):
     work = variant["workdir"]

@@ -13,10 +13,10 @@ import pytest
 from w2v_jax import batches as batches_lib
 from w2v_jax import config as config_lib
 from w2v_jax import huffman
+from w2v_jax import loop
 from w2v_jax import model as model_lib
 from w2v_jax import pipeline
 from w2v_jax import resolve as resolve_lib
-from w2v_jax import train
 from w2v_jax import trainer as trainer_lib
 from w2v_jax.errors import UserError
 
@@ -120,7 +120,7 @@ def test_same_seed_gives_identical_vectors(tmp_path):
   def run(seed, workdir):
     config = _config(tmp_path, "skipgram", "ns", seed=seed, sample=1e-2, epochs=2,
                      workdir=str(tmp_path / workdir))
-    train.train(config)
+    loop.train(config)
     return np.load(os.path.join(config.workdir, "params.npz"))["emb_in"]
   a, b, c = run(3, "a"), run(3, "b"), run(4, "c")
   np.testing.assert_array_equal(a, b)
@@ -137,7 +137,7 @@ def test_learning_rate_schedule_is_word2vec_linear_decay():
 def test_train_writes_all_outputs(tmp_path, model, loss):
   from gensim.models import KeyedVectors  # pylint: disable=import-outside-toplevel
   config = _config(tmp_path, model, loss, epochs=2)
-  summary = train.train(config)
+  summary = loop.train(config)
   work = config.workdir
   kv = KeyedVectors.load_word2vec_format(os.path.join(work, "vectors.bin"), binary=True)
   params = np.load(os.path.join(work, "params.npz"))
@@ -233,7 +233,7 @@ def test_nce_step_keeps_negatives_equal_to_the_target_and_shifts_by_log_k_pn(tmp
 def test_nce_trains_end_to_end_and_exports_in_plus_out(tmp_path, model):
   from gensim.models import KeyedVectors  # pylint: disable=import-outside-toplevel
   config = _config(tmp_path, model, "nce", epochs=3, export="in+out", share_negatives=0)
-  summary = train.train(config)
+  summary = loop.train(config)
   params = np.load(os.path.join(config.workdir, "params.npz"))
   kv = KeyedVectors.load_word2vec_format(os.path.join(config.workdir, "vectors.bin"), binary=True)
   np.testing.assert_allclose(kv.vectors, params["emb_in"] + params["emb_out"], rtol=1e-6)

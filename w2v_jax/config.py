@@ -18,7 +18,7 @@ Each field's metadata says:
           "output" what is exported and how it is scored: free on resume,
                    part of the identity;
           "run"    where files go, how often to log or checkpoint, how
-                   processes meet: neither.
+                   processes meet, how a picture is drawn: neither.
   choices the values an enum field takes.
 Defaults follow word2vec.c unless noted.
 """
@@ -198,8 +198,11 @@ class Config:
                                "2014).", "output", choices=("3cosadd", "3cosmul"))
   vectors: str = _field(
       "", "word2vec binary or text file (--mode=eval/neighbors).", "output")
-  query: str = _field("", "Comma-separated words for --mode=neighbors; a+b-c: the nearest "
-                      "to that sum of vectors, a, b and c left out.", "output")
+  query: str = _field("", "Comma-separated words for --mode=neighbors (a+b-c: the nearest "
+                      "to that sum of vectors, a, b and c left out); for --mode=plot words or "
+                      "word:word pairs (drawn as arrows).", "output")
+  plot_method: str = _field("pca", "--mode=plot's 2-D projection: pca, or tsne (needs "
+                            "scikit-learn).", "run", choices=("pca", "tsne"))
   topk: int = _field(10, "Neighbours to print per query.", "output")
   # Phrases (--mode=phrases, phrases.py). Role "run": they change no trained
   # table (the mode writes a corpus; a run on it is known by that corpus), and

@@ -19,9 +19,9 @@ import time
 
 from w2v_jax import config as config_lib
 from w2v_jax import corpus as corpus_lib
-from w2v_jax import evaluate
 from w2v_jax import files
 from w2v_jax import gensim_data
+from w2v_jax import metrics
 from w2v_jax.corpora import offline
 from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
@@ -118,9 +118,9 @@ def prepare(config: config_lib.Config) -> str:
   if config.corpus != offline.NAME:
     raise UserError(f"--mode=prepare builds --corpus={offline.NAME} or the default "
                     f"corpus; {config.corpus!r} needs no preparing (train on it directly)")
-  sections = evaluate.read_analogies(gensim_data.file_path(config.analogies))
-  questions = {"semantic": [q for _, qs in sections[:evaluate.SEMANTIC_SECTIONS] for q in qs],
-               "syntactic": [q for _, qs in sections[evaluate.SEMANTIC_SECTIONS:] for q in qs]}
+  sections = metrics.read_analogies(gensim_data.file_path(config.analogies))
+  questions = {"semantic": [q for _, qs in sections[:metrics.SEMANTIC_SECTIONS] for q in qs],
+               "syntactic": [q for _, qs in sections[metrics.SEMANTIC_SECTIONS:] for q in qs]}
   sources = offline.selected_sources(config.include_debian, config.include_nlp_corpus)
   name = offline.corpus_name(config.include_debian, config.include_nlp_corpus)
   return offline.build(config.data_dir, sources, questions, name)

@@ -1,11 +1,11 @@
-"""The one exception type for mistakes a user can fix (bad flags, bad files).
+"""The one exception type for mistakes a user can fix (bad flags, bad files), a ValueError.
 
 run.py turns a UserError into a single line on stderr and exit code 2; anything
 else is a bug and keeps its traceback.
 """
 
 
-class UserError(Exception):
+class UserError(ValueError):
   """A problem with the user's input, with a message that says what to do."""
 
 

@@ -31,8 +31,8 @@ counts in the loss). word2vec.c does that for hs terms only, gensim for hs and
 ns terms, both at 6 (config.skip_saturated picks which).
 
 The per-example losses take gathered rows (not whole tables) so that gradients
-are taken only with respect to the rows an example touches (train.py). The
-batch forms are `jax.vmap` of these and return per-example losses; train.py
+are taken only with respect to the rows an example touches (model.py). The
+batch forms are `jax.vmap` of these and return per-example losses; model.py
 sums them (it does not average), so a learning rate means what it means in
 word2vec.c.
 

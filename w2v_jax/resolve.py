@@ -3,7 +3,7 @@
 `validate` refuses settings that make no sense, with one line saying why
 (UserError), before anything starts. `resolve` returns a `Resolved`: the same
 fields with every placeholder made concrete, computed once at the entry point
-(run.py, train.train) and passed down, so no reader works a default out again,
+(run.py, loop.train) and passed down, so no reader works a default out again,
 and config.json and the checkpoint record what ran:
   alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c)
   batch_size       0 -> the default that held the quality bar for the loss

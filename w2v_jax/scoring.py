@@ -1,36 +1,39 @@
-"""Scoring vectors: the evaluation that ends a run, --mode=eval and --mode=neighbors.
+"""Looking at vectors: the evaluation that ends a run, and the modes eval, neighbors,
+plot and projector.
 
-The metrics themselves are evaluate.py's; this module reads the files a run
-or a user names, writes WORKDIR/eval.json and prints what was found.
+The metrics themselves are metrics.py's and the pictures plots.py's; this
+module reads the files a run or a user names, writes WORKDIR/eval.json,
+plot.png or projector/, and prints what was found.
 """
 
 import logging
 import os
 
-from w2v_jax import evaluate
+from w2v_jax import files
 from w2v_jax import gensim_data
+from w2v_jax import metrics
+from w2v_jax import plots
 from w2v_jax import word2vec_format
 from w2v_jax.errors import UserError
-from w2v_jax.files import write_json
 
 
 def check_eval_files(config) -> None:
   """Reads the evaluation files now, so a wrong one is refused before training, not after."""
   if not config.evaluate:
     return
-  evaluate.read_analogies(gensim_data.file_path(config.analogies))
+  metrics.read_analogies(gensim_data.file_path(config.analogies))
   for setting in (config.ws353, config.simlex):
-    evaluate.read_word_pairs(gensim_data.file_path(setting))
+    metrics.read_word_pairs(gensim_data.file_path(setting))
 
 
 def evaluate_and_report(config, words, vectors_VxD) -> dict:
   """Runs the evaluation suite and writes WORKDIR/eval.json."""
-  results = evaluate.evaluate_all(
+  results = metrics.evaluate_all(
       list(words), vectors_VxD, analogies_path=gensim_data.file_path(config.analogies),
       ws353_path=gensim_data.file_path(config.ws353),
       simlex_path=gensim_data.file_path(config.simlex),
       restrict_vocab=config.restrict_vocab, method=config.analogy_method)
-  write_json(os.path.join(config.workdir, "eval.json"), results)
+  files.write_json(os.path.join(config.workdir, "eval.json"), results)
   return results
 
 
@@ -41,7 +44,7 @@ def evaluate_file(config) -> dict:
   words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   results = evaluate_and_report(config, words, vectors_VxD)
   logging.info("%s: %d words x %d dims\n%s\n  written to %s", config.vectors, len(words),
-               vectors_VxD.shape[1], evaluate.format_summary(results),
+               vectors_VxD.shape[1], metrics.format_summary(results),
                os.path.join(config.workdir, "eval.json"))
   return results
 
@@ -54,10 +57,55 @@ def print_neighbors(config) -> dict:
                     "(word1+word2-word3: the nearest to that sum)")
   words, vectors_VxD = word2vec_format.read_word2vec(config.vectors)
   queries = [q for q in config.query.split(",") if q]
-  found = evaluate.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
+  found = metrics.nearest_neighbors(words, vectors_VxD, queries, k=config.topk)
   for query, neighbours in found.items():
     if query == "_unknown":
       print(f"not in the vocabulary: {', '.join(neighbours)}")
       continue
     print(f"{query}: " + ", ".join(f"{w} {c:.3f}" for w, c in neighbours))
   return found
+
+
+def _vectors(config, mode: str):
+  if not config.vectors:
+    raise UserError(f"--mode={mode} needs --vectors=PATH (a word2vec binary or text file)")
+  return word2vec_format.read_word2vec(config.vectors)
+
+
+def plot_file(config) -> str:
+  """--mode=plot: WORKDIR/plot.png, the --query words (or a:b pairs) of --vectors in 2-D."""
+  if not config.query:
+    raise UserError("--mode=plot needs --query=w1,w2,... or pairs like paris:france,rome:italy")
+  words, vectors_VxD = _vectors(config, "plot")
+  path = plots.words(words, vectors_VxD, config.query, os.path.join(config.workdir, "plot.png"),
+                     config.plot_method)
+  print(path)
+  return path
+
+
+PROJECTOR_CONFIG = """embeddings {
+  tensor_name: "%s"
+  tensor_path: "vectors.tsv"
+  metadata_path: "metadata.tsv"
+}
+"""
+
+
+def projector(config) -> str:
+  """--mode=projector: WORKDIR/projector/ holds vectors.tsv (a row per word, tab-
+  separated), metadata.tsv (the words) and projector_config.pbtxt, what TensorBoard's
+  embedding projector reads: tensorboard --logdir=WORKDIR/projector."""
+  words, vectors_VxD = _vectors(config, "projector")
+  folder = os.path.join(config.workdir, "projector")
+  os.makedirs(folder, exist_ok=True)
+  with files.atomic_write(os.path.join(folder, "vectors.tsv"), "w", encoding="utf-8") as f:
+    for row in vectors_VxD:
+      f.write("\t".join(f"{x:.6g}" for x in row) + "\n")
+  with files.atomic_write(os.path.join(folder, "metadata.tsv"), "w", encoding="utf-8") as f:
+    for word in words:  # one column: no header line (TensorBoard's rule)
+      f.write(word.replace("\t", " ") + "\n")
+  name = os.path.splitext(os.path.basename(config.vectors))[0]
+  with files.atomic_write(os.path.join(folder, "projector_config.pbtxt"), "w") as f:
+    f.write(PROJECTOR_CONFIG % name)
+  print(folder)
+  return folder

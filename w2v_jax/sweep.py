@@ -29,6 +29,8 @@ one program's wall time for all S variants (`train_seconds`) and says so
 
 import dataclasses
 import functools
+import logging
+import os
 
 import jax
 import jax.numpy as jnp
@@ -36,7 +38,9 @@ import numpy as np
 
 from w2v_jax.output_layers import LAYERS
 from w2v_jax.resolve import Resolved
+from w2v_jax import files
 from w2v_jax import model as model_lib
+from w2v_jax import plots
 from w2v_jax import sampling
 
 
@@ -83,3 +87,37 @@ def init_state(variants: list, key, vocab_size: int, txs: list) -> list:
 def variant_params(host_states: list, s: int) -> dict:
   """Variant s's tables as host arrays."""
   return {name: np.asarray(table) for name, table in host_states[s].params.items()}
+
+
+def report(config: Resolved, field: str, values: list, summaries: list) -> str:
+  """The variants side by side: WORKDIR/sweep.md (printed too) and, when they were
+  evaluated, WORKDIR/sweep.png of quality against the swept value."""
+  evaluated = all(s.get("eval") for s in summaries)
+  rows = []
+  for value, s in zip(values, summaries):
+    row = {field: value, "final_epoch_loss": s["final_epoch_loss"]}
+    if evaluated:
+      e = s["eval"]
+      row.update(analogy_total=e["analogy"]["total"], ws353=e["ws353"]["spearman"],
+                 simlex=e["simlex"]["spearman"])
+    rows.append(row)
+  head = [field, "final epoch loss"] + (["analogy %", "WS353", "SimLex-999"] if evaluated else [])
+  lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+  for r in rows:
+    cells = [f"{r[field]:g}", f"{r['final_epoch_loss']:.4f}"]
+    if evaluated:
+      cells += [f"{100 * r['analogy_total']:.1f}", f"{r['ws353']:.3f}", f"{r['simlex']:.3f}"]
+    lines.append("| " + " | ".join(cells) + " |")
+  first = summaries[0]
+  text = "\n".join([f"# --sweep={config.sweep}", "",
+                    f"{len(rows)} variants in one program: {first['train_seconds']:.1f} s for all "
+                    f"of them ({first['words_per_s'] / 1e3:.0f}k corpus words/s, the variants' "
+                    "words together counted once); each variant's files are in its folder.",
+                    ""] + lines) + "\n"
+  with files.atomic_write(os.path.join(config.workdir, "sweep.md"), "w", encoding="utf-8") as f:
+    f.write(text)
+  if evaluated:
+    plots.sweep(rows, field, os.path.join(config.workdir, "sweep.png"))
+  logging.info("sweep summary (%s)\n%s", os.path.join(config.workdir, "sweep.md"),
+               "\n".join(lines))
+  return text

@@ -1,6 +1,6 @@
 """build_trainer: the compiled training function, its initial state and its layout.
 
-What the loop (train.py), the tests and the benchmarks all need before the
+What the loop (loop.py), the tests and the benchmarks all need before the
 first step, built one way: the loss's lookup tables on the devices, the
 jitted chunk function (model.make_train_chunk, or for --sweep one program
 training every variant, sweep.py), the initial state, where it lives on the
@@ -48,7 +48,7 @@ def build_trainer(config: Resolved, data: Data, mesh: Optional[Mesh] = None,
   """The Trainer for `config` on `data`'s corpus; refuses a run that would not fit.
 
   `mesh` defaults to parallel.make_mesh(config); `init_key` to the first half of
-  PRNGKey(config.seed)'s split (the second is the training key, train.py).
+  PRNGKey(config.seed)'s split (the second is the training key, loop.py).
   """
   mesh = mesh if mesh is not None else parallel.make_mesh(config)
   init_key = init_key if init_key is not None else split_key(config.seed)[0]

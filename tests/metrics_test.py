@@ -5,8 +5,8 @@ import pytest
 from gensim.models import KeyedVectors
 from scipy import stats
 
-from w2v_jax import evaluate
 from w2v_jax import gensim_data
+from w2v_jax import metrics
 from w2v_jax.errors import UserError
 from w2v_jax.word2vec_format import write_word2vec
 
@@ -17,11 +17,11 @@ D = 12
 
 
 def _analogy_sections():
-  return evaluate.read_analogies(gensim_data.find(evaluate.ANALOGIES))
+  return metrics.read_analogies(gensim_data.find(metrics.ANALOGIES))
 
 
 def _pair_words(name):
-  pairs = evaluate.read_word_pairs(gensim_data.find(name))
+  pairs = metrics.read_word_pairs(gensim_data.find(name))
   return [w for w1, w2, _ in pairs for w in (w1, w2)]
 
 
@@ -83,7 +83,7 @@ def mixed(tmp_path_factory, plain):
   """Analogy words, word-pair words and case variants, in a shuffled order."""
   rng = np.random.default_rng(1)
   words, vectors_VxD, _ = plain
-  extra = [w for w in dict.fromkeys(_pair_words(evaluate.WS353) + _pair_words(evaluate.SIMLEX))
+  extra = [w for w in dict.fromkeys(_pair_words(metrics.WS353) + _pair_words(metrics.SIMLEX))
            if w not in set(words)]
   words = words + extra
   vectors_VxD = np.concatenate([vectors_VxD, rng.standard_normal((len(extra), D))])
@@ -104,8 +104,8 @@ def _gensim(path):
 @pytest.mark.parametrize("restrict_vocab", [100000, 400])
 def test_3cosadd_matches_gensim_question_for_question(mixed, restrict_vocab):
   words, vectors_VxD, path = mixed
-  questions = gensim_data.find(evaluate.ANALOGIES)
-  ours = evaluate.evaluate_analogies(words, vectors_VxD, questions, restrict_vocab=restrict_vocab,
+  questions = gensim_data.find(metrics.ANALOGIES)
+  ours = metrics.evaluate_analogies(words, vectors_VxD, questions, restrict_vocab=restrict_vocab,
                                      return_predictions=True)
   score, theirs = _gensim(path).evaluate_word_analogies(
       questions, restrict_vocab=restrict_vocab, case_insensitive=True)
@@ -127,9 +127,9 @@ def test_3cosadd_matches_gensim_question_for_question(mixed, restrict_vocab):
 def test_case_variants_matter_in_the_fixture(mixed):
   """Guards the test above: folding changes answers, so it does check folding."""
   words, vectors_VxD, _ = mixed
-  questions = gensim_data.find(evaluate.ANALOGIES)
-  folded = evaluate.evaluate_analogies(words, vectors_VxD, questions, return_predictions=True)
-  exact = evaluate.evaluate_analogies(words, vectors_VxD, questions, case_insensitive=False,
+  questions = gensim_data.find(metrics.ANALOGIES)
+  folded = metrics.evaluate_analogies(words, vectors_VxD, questions, return_predictions=True)
+  exact = metrics.evaluate_analogies(words, vectors_VxD, questions, case_insensitive=False,
                                       return_predictions=True)
   assert folded["seen"] == exact["seen"]  # every question word is in the vocabulary as spelt
   changed = sum(p.upper() != q for (*_, p), (*_, q) in zip(exact["predictions"],
@@ -147,7 +147,7 @@ def test_case_variants_of_inputs_are_skipped_and_of_the_answer_count(tmp_path):
   words2 = ["a", "b", "c", "d", "D"]
   vectors2_VxD = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [-1, 1, 1]], np.float32)
   for w, v in ((words, vectors_VxD), (words2, vectors2_VxD)):
-    result = evaluate.evaluate_analogies(w, v, str(path), return_predictions=True)
+    result = metrics.evaluate_analogies(w, v, str(path), return_predictions=True)
     assert result["predictions"] == [("s", ("A", "B", "C", "D"), "D")]
     vec_path = str(tmp_path / "v.bin")
     write_word2vec(vec_path, w, v)
@@ -157,8 +157,8 @@ def test_case_variants_of_inputs_are_skipped_and_of_the_answer_count(tmp_path):
 
 def test_semantic_is_the_first_five_sections(plain):
   words, vectors_VxD, _ = plain
-  result = evaluate.evaluate_analogies(words, vectors_VxD,
-                                       gensim_data.find(evaluate.ANALOGIES))
+  result = metrics.evaluate_analogies(words, vectors_VxD,
+                                       gensim_data.find(metrics.ANALOGIES))
   sections = list(result["sections"].values())
   assert len(sections) == 14
   correct = sum(s["correct"] for s in sections[:5])
@@ -172,16 +172,16 @@ def test_semantic_is_the_first_five_sections(plain):
 
 def test_3cosmul_matches_gensim_most_similar_cosmul(plain):
   words, vectors_VxD, path = plain
-  result = evaluate.evaluate_analogies(
-      words, vectors_VxD, gensim_data.find(evaluate.ANALOGIES), restrict_vocab=len(words),
+  result = metrics.evaluate_analogies(
+      words, vectors_VxD, gensim_data.find(metrics.ANALOGIES), restrict_vocab=len(words),
       method="3cosmul", case_insensitive=False, epsilon=1e-6, return_predictions=True)
   kv = _gensim(path)
   sample = np.random.default_rng(2).choice(len(result["predictions"]), size=300, replace=False)
   for i in sample:
     _, (a, b, c, _), predicted = result["predictions"][i]
     assert kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=1)[0][0] == predicted
-  adds = evaluate.evaluate_analogies(
-      words, vectors_VxD, gensim_data.find(evaluate.ANALOGIES), case_insensitive=False,
+  adds = metrics.evaluate_analogies(
+      words, vectors_VxD, gensim_data.find(metrics.ANALOGIES), case_insensitive=False,
       return_predictions=True)
   assert [p for *_, p in adds["predictions"]] != [p for *_, p in result["predictions"]]
 
@@ -191,7 +191,7 @@ def test_tiny_vocabulary_where_inputs_crowd_the_top_five(tmp_path):
   path = tmp_path / "q.txt"
   path.write_text(": s\na b c d\na b c a\n")
   vectors_VxD = np.eye(4, dtype=np.float32)
-  result = evaluate.evaluate_analogies(list("abcd"), vectors_VxD, str(path),
+  result = metrics.evaluate_analogies(list("abcd"), vectors_VxD, str(path),
                                        return_predictions=True)
   assert [p for *_, p in result["predictions"]] == ["D", "D"]
   assert result["sections"]["s"] == {"correct": 1, "seen": 2, "total": 2, "accuracy": 0.5}
@@ -202,23 +202,23 @@ def test_bad_analogy_file_names_file_and_line(tmp_path, plain):
   path = tmp_path / "q.txt"
   path.write_text(": s\nAthens Greece Baghdad Iraq\nAthens Greece Baghdad\n")
   with pytest.raises(UserError, match=f"{path}:3: expected 4 words"):
-    evaluate.evaluate_analogies(words, vectors_VxD, str(path))
+    metrics.evaluate_analogies(words, vectors_VxD, str(path))
   path.write_text("Athens Greece Baghdad Iraq\n")
   with pytest.raises(UserError, match=f"{path}:1: question before any"):
-    evaluate.evaluate_analogies(words, vectors_VxD, str(path))
+    metrics.evaluate_analogies(words, vectors_VxD, str(path))
   with pytest.raises(UserError, match="unknown analogy method"):
-    evaluate.evaluate_analogies(words, vectors_VxD, str(path), method="3cosdiv")
+    metrics.evaluate_analogies(words, vectors_VxD, str(path), method="3cosdiv")
 
 
 # ------------------------------------------------------------------ word pairs
 
 
-@pytest.mark.parametrize("name", [evaluate.WS353, evaluate.SIMLEX])
+@pytest.mark.parametrize("name", [metrics.WS353, metrics.SIMLEX])
 @pytest.mark.parametrize("restrict_vocab", [300000, 700])
 def test_similarity_matches_gensim(mixed, name, restrict_vocab):
   words, vectors_VxD, path = mixed
   pairs = gensim_data.find(name)
-  ours = evaluate.evaluate_similarity(words, vectors_VxD, pairs, restrict_vocab=restrict_vocab)
+  ours = metrics.evaluate_similarity(words, vectors_VxD, pairs, restrict_vocab=restrict_vocab)
   pearson, spearman, oov_percent = _gensim(path).evaluate_word_pairs(
       pairs, restrict_vocab=restrict_vocab, case_insensitive=True)
   assert ours["spearman"] == pytest.approx(spearman[0], abs=1e-9)
@@ -232,7 +232,7 @@ def test_similarity_is_one_for_identical_vectors(tmp_path):
   path.write_text("# comment\nword1 word2 score\na b 1\na c 2\nb c 3\nA zz 4\n")
   words = ["a", "b", "c"]
   vectors_VxD = np.array([[1, 0], [1, 1], [0, 1]], np.float32)  # cos: ab .71, ac 0, bc .71
-  result = evaluate.evaluate_similarity(words, vectors_VxD, str(path))
+  result = metrics.evaluate_similarity(words, vectors_VxD, str(path))
   assert result["pairs"] == 3 and result["oov"] == 0.25
   assert result["pearson"] == pytest.approx(stats.pearsonr([1, 2, 3], [0.7071, 0, 0.7071])[0],
                                             abs=1e-4)
@@ -242,21 +242,21 @@ def test_similarity_is_one_for_identical_vectors(tmp_path):
 def test_spearman_with_ties_matches_scipy():
   rng = np.random.default_rng(3)
   x_N, y_N = rng.integers(0, 5, 50), rng.standard_normal(50).round(1)
-  assert evaluate.spearman(x_N, y_N) == pytest.approx(stats.spearmanr(x_N, y_N)[0], abs=1e-12)
-  assert evaluate.pearson(x_N, y_N) == pytest.approx(stats.pearsonr(x_N, y_N)[0], abs=1e-12)
-  assert math.isnan(evaluate.pearson([1, 1, 1], [1, 2, 3]))
+  assert metrics.spearman(x_N, y_N) == pytest.approx(stats.spearmanr(x_N, y_N)[0], abs=1e-12)
+  assert metrics.pearson(x_N, y_N) == pytest.approx(stats.pearsonr(x_N, y_N)[0], abs=1e-12)
+  assert math.isnan(metrics.pearson([1, 1, 1], [1, 2, 3]))
 
 
 def test_bad_pair_file_names_file_and_line(tmp_path):
   path = tmp_path / "pairs.txt"
   path.write_text("a\tb\t1.0\na\tc\thigh\n")
   with pytest.raises(UserError, match=f"{path}:2: score 'high' is not a number"):
-    evaluate.read_word_pairs(str(path))
+    metrics.read_word_pairs(str(path))
   path.write_text("a\tb\t1.0\na\tc\n")
   with pytest.raises(UserError, match=f"{path}:2: expected 'word1 word2 score'"):
-    evaluate.read_word_pairs(str(path))
+    metrics.read_word_pairs(str(path))
   with pytest.raises(UserError, match="does not exist"):
-    evaluate.read_word_pairs(str(tmp_path / "none.txt"))
+    metrics.read_word_pairs(str(tmp_path / "none.txt"))
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n\n", "Word 1\tWord 2\tHuman (mean)\n"])
@@ -264,7 +264,7 @@ def test_pair_file_without_pairs_is_refused(tmp_path, text):
   path = tmp_path / "pairs.txt"
   path.write_text(text)
   with pytest.raises(UserError, match="holds no word pairs"):
-    evaluate.read_word_pairs(str(path))
+    metrics.read_word_pairs(str(path))
 
 
 @pytest.mark.parametrize("text", ["", ": capital-common-countries\n: family\n"])
@@ -272,7 +272,7 @@ def test_analogy_file_without_questions_is_refused(tmp_path, text):
   path = tmp_path / "questions.txt"
   path.write_text(text)
   with pytest.raises(UserError, match="holds no analogy questions"):
-    evaluate.read_analogies(str(path))
+    metrics.read_analogies(str(path))
 
 
 # ------------------------------------------------------------------ neighbours, all
@@ -284,22 +284,22 @@ def test_nearest_neighbour_of_a_planted_copy(plain):
   twin_D = vectors_VxD[king] + 1e-3 * np.random.default_rng(5).standard_normal(D)
   words = words + ["twin"]
   vectors_VxD = np.concatenate([vectors_VxD, twin_D[None].astype(np.float32)])
-  result = evaluate.nearest_neighbors(words, vectors_VxD, ["king", "zzz"], k=3)
+  result = metrics.nearest_neighbors(words, vectors_VxD, ["king", "zzz"], k=3)
   assert result["_unknown"] == ["zzz"]
   assert [w for w, _ in result["king"]][0] == "twin"
   assert result["king"][0][1] == pytest.approx(1.0, abs=1e-4)
   cosines = [c for _, c in result["king"]]
   assert cosines == sorted(cosines, reverse=True) and len(cosines) == 3
-  assert "_unknown" not in evaluate.nearest_neighbors(words, vectors_VxD, ["twin"])
+  assert "_unknown" not in metrics.nearest_neighbors(words, vectors_VxD, ["twin"])
   with pytest.raises(UserError, match="zzz, yyy"):
-    evaluate.nearest_neighbors(words, vectors_VxD, ["zzz", "yyy"])
+    metrics.nearest_neighbors(words, vectors_VxD, ["zzz", "yyy"])
 
 
 def test_evaluate_all_and_summary(mixed):
   words, vectors_VxD, _ = mixed
-  results = evaluate.evaluate_all(words, vectors_VxD)
+  results = metrics.evaluate_all(words, vectors_VxD)
   assert set(results) == {"analogy", "ws353", "simlex"}
-  summary = evaluate.format_summary(results)
+  summary = metrics.format_summary(results)
   assert len(summary.splitlines()) == 5
   assert f"{results['analogy']['seen']}/19544" in summary
   assert "WS353" in summary and "SimLex999" in summary

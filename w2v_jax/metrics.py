@@ -7,7 +7,7 @@
   questions as matrix products instead of one `most_similar` call each.
 * `evaluate_similarity`: Spearman and Pearson correlation with human scores
   (WordSim-353, SimLex-999), as gensim's `evaluate_word_pairs`.
-* `nearest_neighbors`, `evaluate_all`, `format_summary`.
+* `nearest_neighbors`, `most_similar`, `evaluate_all`, `format_summary`.
 
 How gensim's analogy evaluation works, and so how this one does:
   1. The vocabulary is the first `restrict_vocab` rows of the vectors file
@@ -378,6 +378,26 @@ def nearest_neighbors(words, vectors_VxD, queries, k: int = 10) -> dict:
   if unknown:
     result["_unknown"] = unknown
   return result
+
+
+def most_similar(unit_VxD, words, table: dict, positive: list, negative: list,
+                 topn: int = 10) -> list:
+  """[(word, cosine), ...] best first: the rows nearest to the unit mean of the
+  positive words' unit vectors minus the negative ones', the query words left
+  out; gensim's KeyedVectors.most_similar. UserError for an unknown word."""
+  missing = [w for w in positive + negative if w not in table]
+  if missing:
+    raise UserError(f"not in the vocabulary: {', '.join(missing)}")
+  if not positive and not negative:
+    raise UserError("most_similar needs at least one positive or negative word")
+  rows = [table[w] for w in positive + negative]
+  weights_Q = np.array([1.0] * len(positive) + [-1.0] * len(negative), np.float32)
+  query_D = weights_Q @ unit_VxD[rows] / len(rows)
+  query_D = query_D / (np.linalg.norm(query_D) or 1.0)
+  scores_V = unit_VxD @ query_D
+  scores_V[rows] = -np.inf
+  best_K = top_k(scores_V[None].copy(), min(topn, len(words) - len(set(rows))))[0]
+  return [(words[i], float(scores_V[i])) for i in best_K]
 
 
 # ------------------------------------------------------------------ all

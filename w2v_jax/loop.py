@@ -10,7 +10,7 @@
   metrics.jsonl one JSON object per progress line and per epoch
   tensorboard/  the same as TensorBoard event files (--tensorboard)
   summary.json  training time, words/s (also after compilation), final loss
-  eval.json     the evaluation (evaluate.py)
+  eval.json     the evaluation (metrics.py)
 and, while it runs, checkpoint.npz (checkpoint.py): every
 --checkpoint_every_secs, at each epoch end and on Ctrl-C. The checkpoint is
 deleted once the outputs are written.
@@ -39,14 +39,16 @@ import jax
 import numpy as np
 
 from w2v_jax import checkpoint
-from w2v_jax import evaluate
 from w2v_jax import export
 from w2v_jax import files
+from w2v_jax import metrics
 from w2v_jax import parallel
 from w2v_jax import pipeline
+from w2v_jax import plots
 from w2v_jax import progress as progress_lib
 from w2v_jax import record
 from w2v_jax import scoring
+from w2v_jax import sweep as sweep_lib
 from w2v_jax import trainer as trainer_lib
 from w2v_jax import vocab as vocab_lib
 from w2v_jax import word2vec_format
@@ -253,17 +255,20 @@ def _finish(trainer: trainer_lib.Trainer, corpus, host_state, timing: dict,
                 "time": "train_seconds and words/s are the one program's wall time for all "
                         "variants together"}
   summaries = [write_outputs(v, corpus, params, dict(
-      timing, final_epoch_loss=r["epoch_loss"], sweep=sweep_note))
+      timing, final_epoch_loss=r["epoch_loss"], sweep=sweep_note), report=False)
                for v, params, r in zip(trainer.outputs, trainer.tables(host_state), epoch_records)]
   summary = dict(timing, sweep=sweep_note, workdir=config.workdir, variants=[
       {field: getattr(v, field), "workdir": v.workdir, "final_epoch_loss": r["epoch_loss"]}
       for v, r in zip(trainer.outputs, epoch_records)])
   files.write_json(os.path.join(config.workdir, "summary.json"), summary)
+  sweep_lib.report(config, field, [getattr(v, field) for v in trainer.outputs], summaries)
   return dict(summary, variants=summaries)
 
 
-def write_outputs(config: Resolved, corpus, params: dict, summary: dict) -> dict:
-  """Writes vectors, vocabulary, tables, evaluation and summary.json to config.workdir."""
+def write_outputs(config: Resolved, corpus, params: dict, summary: dict,
+                  report: bool = True) -> dict:
+  """Writes vectors, vocabulary, tables, evaluation, summary.json and training.png to
+  config.workdir; logs the summary block unless `report` is False (a sweep's variant)."""
   workdir, vocab = config.workdir, corpus.vocab
   vectors_VxD = export.export_vectors(params, config.export)
   word2vec_format.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
@@ -275,13 +280,16 @@ def write_outputs(config: Resolved, corpus, params: dict, summary: dict) -> dict
   results = scoring.evaluate_and_report(config, vocab.words, vectors_VxD) if config.evaluate else {}
   summary = dict(summary, workdir=workdir)
   files.write_json(os.path.join(workdir, "summary.json"), summary)
+  plots.training(os.path.join(workdir, "metrics.jsonl"), os.path.join(workdir, "training.png"))
+  if not report:
+    return dict(summary, eval=results)
   logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
                "training           %.1f s, %.0fk words/s (%.0fk from the end of the first "
                "call, which compiled, at %.1f s), final epoch loss %.4f\n%s\n"
                "files in           %s", corpus.stats["tokens"], summary["tokens"],
                summary["vocab_size"], summary["train_seconds"], summary["words_per_s"] / 1e3,
                summary["steady_words_per_s"] / 1e3, summary["compile_seconds"],
-               summary["final_epoch_loss"], evaluate.format_summary(results), workdir)
+               summary["final_epoch_loss"], metrics.format_summary(results), workdir)
   return dict(summary, eval=results)
 
 
