@@ -33,7 +33,6 @@ command, the machine), and prints the tables.
 """
 
 import collections
-import importlib.metadata
 import json
 import os
 import platform
@@ -301,12 +300,7 @@ def table(summary) -> list[str]:
 
 def machine() -> str:
   cpu = record.cpu_model()
-  versions = []
-  for package in ("jax", "gensim", "fasttext", "numpy", "word2vec"):
-    try:
-      versions.append(f"{package} {importlib.metadata.version(package)}")
-    except importlib.metadata.PackageNotFoundError:
-      versions.append(f"{package} (not installed)")
+  versions = record.package_versions(("jax", "gensim", "fasttext", "numpy", "word2vec"))
   return (f"{cpu}, {FLAGS.cores} of {os.cpu_count()} cores used, Python "
           f"{platform.python_version()}, {', '.join(versions)} (word2vec.c's tools)")
 

@@ -27,7 +27,6 @@ Writes OUT_DIR/phrases[-TAG].jsonl (a line per run) and .md (the tables, the com
 machine), and OUT_DIR/phrase-analogies[-TAG].md, and prints them.
 """
 
-import importlib.metadata
 import json
 import os
 import platform
@@ -140,12 +139,7 @@ def compare_texts(ours: str, theirs: str) -> dict:
 
 
 def machine() -> str:
-  versions = []
-  for package in ("numpy", "gensim", "word2vec"):
-    try:
-      versions.append(f"{package} {importlib.metadata.version(package)}")
-    except importlib.metadata.PackageNotFoundError:
-      versions.append(f"{package} (not installed)")
+  versions = record.package_versions(("numpy", "gensim", "word2vec"))
   return (f"{record.cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{', '.join(versions)}")
 

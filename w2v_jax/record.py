@@ -52,6 +52,18 @@ def run_record(config, corpus_path: str, resumed_step: Optional[int] = None) -> 
           "resumed_at_step": resumed_step, "devices": [str(d) for d in jax.devices()]}
 
 
+def package_versions(packages) -> list[str]:
+  """"name version" of each installed package, or "name (not installed)"."""
+  import importlib.metadata  # pylint: disable=import-outside-toplevel
+  out = []
+  for package in packages:
+    try:
+      out.append(f"{package} {importlib.metadata.version(package)}")
+    except importlib.metadata.PackageNotFoundError:
+      out.append(f"{package} (not installed)")
+  return out
+
+
 def cpu_model() -> str:
   """The CPU's model name from /proc/cpuinfo, else what platform reports."""
   try:
