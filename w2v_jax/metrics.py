@@ -365,16 +365,8 @@ def nearest_neighbors(words, vectors_VxD, queries, k: int = 10) -> dict:
                     "check their spelling and case")
   result = {}
   if known:
-    unit_VxD = unit_rows(vectors_VxD)
-    query_BxD = np.stack([sum(sign * unit_VxD[row] for sign, row in terms[q]) for q in known])
-    summed_B = np.array([len(terms[q]) > 1 for q in known])
-    query_BxD[summed_B] = unit_rows(query_BxD[summed_B])  # a single word's row is a unit already
-    scores_BxV = query_BxD @ unit_VxD.T
-    for b, q in enumerate(known):
-      scores_BxV[b, [row for _, row in terms[q]]] = -np.inf
-    best_BxK = top_k(scores_BxV.copy(), min(k, len(words) - 1))
-    for q, best_K, scores_V in zip(known, best_BxK, scores_BxV):
-      result[q] = [(words[i], float(scores_V[i])) for i in best_K if scores_V[i] > -np.inf]
+    found = _nearest(unit_rows(vectors_VxD), words, [terms[q] for q in known], k)
+    result.update(zip(known, found))
   if unknown:
     result["_unknown"] = unknown
   return result
@@ -382,22 +374,32 @@ def nearest_neighbors(words, vectors_VxD, queries, k: int = 10) -> dict:
 
 def most_similar(unit_VxD, words, table: dict, positive: list, negative: list,
                  topn: int = 10) -> list:
-  """[(word, cosine), ...] best first: the rows nearest to the unit mean of the
-  positive words' unit vectors minus the negative ones', the query words left
-  out; gensim's KeyedVectors.most_similar. UserError for an unknown word."""
+  """[(word, cosine), ...] best first: the rows nearest to the positive words' unit
+  vectors minus the negative ones' (normalised; its direction is gensim's
+  KeyedVectors.most_similar's unit mean), the query words left out. UserError
+  for an unknown word."""
   missing = [w for w in positive + negative if w not in table]
   if missing:
     raise UserError(f"not in the vocabulary: {', '.join(missing)}")
   if not positive and not negative:
     raise UserError("most_similar needs at least one positive or negative word")
-  rows = [table[w] for w in positive + negative]
-  weights_Q = np.array([1.0] * len(positive) + [-1.0] * len(negative), np.float32)
-  query_D = weights_Q @ unit_VxD[rows] / len(rows)
-  query_D = query_D / (np.linalg.norm(query_D) or 1.0)
-  scores_V = unit_VxD @ query_D
-  scores_V[rows] = -np.inf
-  best_K = top_k(scores_V[None].copy(), min(topn, len(words) - len(set(rows))))[0]
-  return [(words[i], float(scores_V[i])) for i in best_K]
+  terms = [(1.0, table[w]) for w in positive] + [(-1.0, table[w]) for w in negative]
+  return _nearest(unit_VxD, words, [terms], topn)[0]
+
+
+def _nearest(unit_VxD, words, terms_B: list, k: int) -> list:
+  """For each query, given as (sign, row) terms: the k best [(word, cosine), ...]
+  against the unit sum of its signed unit rows (one term's row as it is), the
+  query's own rows left out. Shared by nearest_neighbors and most_similar."""
+  query_BxD = np.stack([sum(sign * unit_VxD[row] for sign, row in terms) for terms in terms_B])
+  summed_B = np.array([len(terms) > 1 for terms in terms_B])
+  query_BxD[summed_B] = unit_rows(query_BxD[summed_B])  # a single word's row is a unit already
+  scores_BxV = query_BxD @ unit_VxD.T
+  for b, terms in enumerate(terms_B):
+    scores_BxV[b, [row for _, row in terms]] = -np.inf
+  best_BxK = top_k(scores_BxV.copy(), min(k, len(words) - 1))
+  return [[(words[i], float(scores_V[i])) for i in best_K if scores_V[i] > -np.inf]
+          for best_K, scores_V in zip(best_BxK, scores_BxV)]
 
 
 # ------------------------------------------------------------------ all
