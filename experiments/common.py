@@ -105,13 +105,19 @@ def _identity(config: config_lib.Config) -> str:
   (config.py: where files go, logging, checkpoints), which change nothing a record holds.
 
   Records written before configurations were resolved were rewritten once into
-  this form (commit "Key experiment records by the resolved config").
+  this form (commit "Key experiment records by the resolved config"). A field
+  added since (_ADDED_LATER) is left out while it holds the value that every
+  earlier run had, so the records stay keyed as they were.
   """
   resolved = dataclasses.asdict(resolve_lib.resolve(config))
-  return json.dumps({name: resolved[name] for name in _IDENTITY_FIELDS}, sort_keys=True)
+  return json.dumps({name: resolved[name] for name in _IDENTITY_FIELDS
+                     if _ADDED_LATER.get(name, _ABSENT) != resolved[name]}, sort_keys=True)
 
 
 _IDENTITY_FIELDS = config_lib.names_with_role("train", "device", "output")
+_ABSENT = object()
+# Fields added after the records were keyed, with the value every earlier run had.
+_ADDED_LATER = {"row_update": "sum", "row_cap": 64.0}
 
 
 def load_records(name: str) -> list:

@@ -2,6 +2,7 @@
 
   python experiments/devices_quality.py                  # 3 seeds x 4 layouts, default corpus
   python experiments/devices_quality.py --seeds=0 --layouts=8-rows,2-processes
+  python experiments/devices_quality.py --layouts=1,8-replicated --flags='--batch_size=65536'
 
 Each run is `python run.py --seed=S --num_devices=N --table_sharding=L` on the default corpus
 (skip-gram NS, every other flag at its default) in a process of its own started with
@@ -26,6 +27,7 @@ simulating devices, not of using them.
 import argparse
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -49,11 +51,11 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def run_one(layout: str, seed: int, workroot: str) -> dict:
+def run_one(layout: str, seed: int, workroot: str, flags: tuple = ()) -> dict:
   devices, tables = LAYOUTS[layout]
   workdir = os.path.join(workroot, f"{layout}-seed{seed}")
   cmd = [sys.executable, os.path.join(ROOT, "run.py"), f"--seed={seed}",
-         f"--num_devices={devices}", f"--table_sharding={tables}", "--platform=cpu"]
+         f"--num_devices={devices}", f"--table_sharding={tables}", "--platform=cpu", *flags]
   start = time.time()
   if layout == "2-processes":  # one CPU device each, on this machine
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
@@ -77,7 +79,8 @@ def run_one(layout: str, seed: int, workroot: str) -> dict:
     results = json.load(f)
   with open(os.path.join(workdir, "summary.json")) as f:
     summary = json.load(f)
-  return {"layout": layout, "seed": seed, "analogy": results["analogy"]["total"],
+  return {"layout": layout, "seed": seed, "flags": " ".join(flags),
+          "analogy": results["analogy"]["total"],
           "ws353": results["ws353"]["spearman"], "simlex": results["simlex"]["spearman"],
           "final_epoch_loss": summary["final_epoch_loss"], "words_per_s": summary["words_per_s"],
           "wall_s": round(time.time() - start, 1)}
@@ -105,6 +108,8 @@ def main():
   parser.add_argument("--seeds", default="0,1,2")
   parser.add_argument("--layouts", default=DEFAULT_LAYOUTS)
   parser.add_argument("--workroot", default="runs/devices_quality")
+  parser.add_argument("--flags", default="", help="more run.py flags for every run, e.g. "
+                      "'--batch_size=65536 --corpus=offline-prose'")
   parser.add_argument("--out", default=os.path.join(ROOT, "experiments", "results",
                                                     "devices_quality.jsonl"))
   args = parser.parse_args()
@@ -112,7 +117,7 @@ def main():
   rows = []
   for seed in [int(s) for s in args.seeds.split(",")]:
     for layout in args.layouts.split(","):
-      row = run_one(layout, seed, args.workroot)
+      row = run_one(layout, seed, args.workroot, tuple(shlex.split(args.flags)))
       print(json.dumps(row), flush=True)
       with open(args.out, "a") as f:
         f.write(json.dumps(row) + "\n")

@@ -107,6 +107,13 @@ class Config:
   batch_size: int = _field(
       0, "Examples per step; 0 = 512 for ns and nce, 256 for softmax, 32 for hs (24 rows of "
       "a centre and its contexts for skip-gram hs by centre).")
+  # How a row that many examples of a batch share moves (row_updates.py says
+  # each rule's arithmetic; docs/RESULTS.md "Large batches", the measurements).
+  row_update: str = _field(
+      "sum", "Rows a batch shares: sum = the sum of their updates (word2vec.c's per-example "
+      "step); cap = as if used at most --row_cap times; newton = as that many sequential steps "
+      "would move it on the loss's local quadratic.", choices=("sum", "cap", "newton"))
+  row_cap: float = _field(64.0, "--row_update=cap: the most uses a row's step counts.")
   # A deviation by default: with shared negatives it keeps a group's examples
   # unrelated (docs/RESULTS.md).
   shuffle: bool = _field(True, "Put each ~1M-token chunk's examples in random order before "

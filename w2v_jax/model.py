@@ -34,6 +34,7 @@ import optax
 from flax import struct
 
 from w2v_jax import parallel
+from w2v_jax import row_updates
 from w2v_jax.output_layers import LAYERS
 
 
@@ -87,9 +88,23 @@ def learning_rate(words_done, total_words: int, alpha: float, min_ratio: float):
   return alpha * jnp.maximum(1.0 - words_done / (total_words + 1.0), min_ratio)
 
 
-def make_optimizer(alpha: float) -> optax.GradientTransformation:
-  """SGD whose learning rate train_step sets from the schedule every step."""
-  return optax.inject_hyperparams(optax.sgd)(learning_rate=alpha)
+def make_optimizer(alpha: float, row_update: str = "sum",
+                   row_cap: float = 64.0) -> optax.GradientTransformation:
+  """SGD whose learning rate train_step sets from the schedule every step, after the
+  rule for rows a batch shares (row_updates.py) unless that is "sum"."""
+  sgd = optax.with_extra_args_support(optax.inject_hyperparams(optax.sgd)(learning_rate=alpha))
+  if row_update == "sum":
+    return sgd
+  return optax.chain(row_updates.make(row_update, row_cap), sgd)
+
+
+def _set_learning_rate(opt_state, lr):
+  """The optimizer state with SGD's injected learning rate set to lr."""
+  if type(opt_state) is tuple:  # a chain's states (named tuples are single states)
+    return tuple(_set_learning_rate(s, lr) for s in opt_state)
+  if hasattr(opt_state, "hyperparams"):
+    return opt_state._replace(hyperparams=dict(opt_state.hyperparams, learning_rate=lr))
+  return opt_state
 
 
 def _gather(params, tables, batch, key, *, model, loss, negative, share_negatives=1):
@@ -137,13 +152,16 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
     return jnp.sum(per_example * mask_B)
 
   loss_value, grads = jax.value_and_grad(summed_loss)(rows)
+  scales = {}
   if model == "cbow" and cbow_mean and cbow_update == "word2vec":
     count_B = jnp.maximum(extra["context_mask"].sum(axis=1), 1).astype(jnp.float32)
-    grads["emb_in"] = grads["emb_in"] * count_B[:, None, None]
+    scales["emb_in"] = count_B[:, None, None]
+    grads["emb_in"] = grads["emb_in"] * scales["emb_in"]
   lr = learning_rate(batch["words_done"], total_words, alpha, min_ratio)
-  opt_state = state.opt_state
-  opt_state = opt_state._replace(hyperparams=dict(opt_state.hyperparams, learning_rate=lr))
-  updates, opt_state = tx.update(grads, opt_state)
+  opt_state = _set_learning_rate(state.opt_state, lr)
+  updates, opt_state = tx.update(  # ids: the gathered tables only (not a dense softmax's)
+      grads, opt_state, ids=ids, table_rows={name: params[name].shape[0] for name in ids},
+      lr=lr, curvature=row_updates.curvature_fn(summed_loss, rows, scales))
   new_params = dict(params)
   for name, update in updates.items():
     if name in ids:
@@ -185,7 +203,7 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
 def chunk_function(config, total_words: int, alpha: float, mesh=None):
   """(optimizer, make_train_chunk's function before jit, which takes the tables as
   the keyword argument `tables`): sweep.py puts several in one program."""
-  tx = make_optimizer(alpha)
+  tx = make_optimizer(alpha, config.row_update, config.row_cap)
   make_step = lambda tables: functools.partial(
       train_step, tables=tables, model=config.model, loss=config.loss,
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,

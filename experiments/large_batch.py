@@ -1,0 +1,97 @@
+"""Quality against batch size, for each rule for rows a batch shares (--row_update) and model.
+
+  .venv/bin/python experiments/large_batch.py            # resumes where it stopped
+  .venv/bin/python experiments/large_batch.py --quick    # smoke test of the script
+
+Trains the four models of the parity bar (docs/RESULTS.md: offline-prose,
+dim 100, window 5, negative 5, sample 1e-4, min_count 5, 3 epochs, seeds 1 and
+2) at each model's default batch and at 4,096, 65,536 and (negative sampling)
+262,144 examples per step, with each rule of w2v_jax/row_updates.py. Every run
+is recorded in results/large_batch.jsonl as it ends, and the .md and .png are
+rewritten after each, so a stopped run leaves the table so far; the runs go
+seed 1 first, the largest batches first within it. The mechanism (how many
+examples of a batch touch the hottest rows, and how far one batched step is
+from the same examples applied one at a time) is measured by
+experiments/large_batch_probe.py.
+
+The bar (issue "Large batches"): within 1 analogy point and 0.02 of WS353
+and SimLex-999 of gensim on LineSentence (docs/RESULTS.md's table) and of our
+own default batch.
+"""
+
+
+import common  # experiments/common.py
+
+NAME = "large_batch"
+COMMAND = ".venv/bin/python experiments/large_batch.py"
+MODELS = {"sg-ns": ("skipgram", "ns"), "cbow-ns": ("cbow", "ns"),
+          "sg-hs": ("skipgram", "hs"), "cbow-hs": ("cbow", "hs")}
+BATCHES = {"ns": (0, 4096, 65536, 262144), "hs": (0, 4096, 65536)}
+RULES = ("sum", "cap", "newton")
+# gensim on LineSentence, offline-prose, seeds 1-2 (docs/RESULTS.md): analogy %, WS353, SimLex.
+GENSIM = {"sg-ns": (12.4, 0.448, 0.218), "cbow-ns": (12.2, 0.462, 0.190),
+          "sg-hs": (12.3, 0.491, 0.194), "cbow-hs": (10.2, 0.451, 0.190)}
+
+
+def grid(seeds):
+  """(model, batch, rule, seed) in the order they train: seed by seed, largest batch first."""
+  for seed in seeds:
+    for name, (_, loss) in MODELS.items():
+      for batch in sorted(BATCHES[loss], reverse=True):
+        for rule in (("sum",) if batch == 0 else RULES):
+          yield name, batch, rule, seed
+
+
+def _label(batch: int, rule: str) -> str:
+  return "default batch" if batch == 0 else f"{batch:,}, {rule}"
+
+
+def write_results(name: str, records: list, quick: bool) -> None:
+  sections = []
+  for model in MODELS:
+    mine = [r for r in records if r["model"] == model]
+    if not mine:
+      continue
+    groups = {}
+    for r in mine:
+      groups.setdefault(_label(r["batch"], r["rule"]), []).append(r)
+    order = sorted(groups, key=lambda k: (k != "default batch", k))
+    sections.append(f"## {model}\n")
+    sections.append(common.metric_table([(k, groups[k]) for k in order], "batch, rule"))
+    if not quick:
+      a, w, s = GENSIM[model]
+      sections.append(f"\ngensim (LineSentence): analogy {a}, WS353 {w:.3f}, SimLex {s:.3f}.\n")
+  sections.append(common.busy_note(records))
+  common.write_markdown(name, "Quality against batch size and --row_update", COMMAND, sections)
+  xs = sorted({r["batch"] for r in records if r["batch"]})
+  series = {}
+  for model in MODELS:
+    for rule in RULES:
+      per_x = [[r for r in records if r["model"] == model and r["rule"] == rule
+                and r["batch"] == x] for x in xs]
+      if any(per_x):
+        series[f"{model} {rule}"] = per_x
+  if xs and series:
+    common.plot_metrics(name, xs, series, "examples per step", "Quality against batch size",
+                        metrics=(common.METRICS[0],) + common.METRICS[3:], log_x=True, time_axis=False)
+
+
+def main():
+  size = common.script_size(NAME, __doc__, epochs=3, seeds=(1, 2))
+  records = []
+  for model, batch, rule, seed in grid(size.seeds):
+    arch, loss = MODELS[model]
+    if size.quick and batch > 4096:
+      continue
+    config = common.base_config(size.corpus, size.scratch, model=arch, loss=loss, dim=100,
+                                window=5, negative=5, sample=1e-4, min_count=5,
+                                epochs=size.epochs, seed=seed, batch_size=batch,
+                                row_update=rule)
+    records.append(common.run(size.name, config,
+                              {"model": model, "batch": batch, "rule": rule, "seed": seed},
+                              rerun=size.rerun))
+    write_results(size.name, records, size.quick)
+
+
+if __name__ == "__main__":
+  main()

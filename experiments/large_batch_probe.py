@@ -1,0 +1,111 @@
+"""How far one batched step moves each row from where the same examples applied one at a time would.
+
+For one batch of B real examples (offline-prose) and one state (the initial
+tables, or a trained params.npz), this runs
+  * the sequential reference: a lax.scan of batch-1 steps over the batch's
+    examples in order, word2vec.c's rule;
+  * one batched step with each --row_update rule,
+all at the same learning rate, and reports, per table and per class of rows
+(the hottest rows by in-batch multiplicity, the rest), the relative error
+|batched - sequential| / |sequential| of the rows' displacements, and how
+many examples touch the hottest rows.
+
+  python experiments/large_batch_probe.py --model=skipgram --loss=ns --batch=65536
+  python experiments/large_batch_probe.py --params=runs/default/params.npz ...
+"""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app
+from absl import flags
+
+from w2v_jax import model as model_lib
+from w2v_jax import pipeline
+from w2v_jax.config import Config
+from w2v_jax.output_layers import LAYERS
+from w2v_jax.resolve import resolve
+
+flags.DEFINE_string("model", "skipgram", "skipgram or cbow")
+flags.DEFINE_string("loss", "ns", "ns or hs")
+flags.DEFINE_integer("batch", 65536, "examples in the probed batch")
+flags.DEFINE_string("params", "", "a params.npz to start from (else the initial tables)")
+flags.DEFINE_string("corpus", "offline-prose", "corpus")
+flags.DEFINE_float("lr", 0.025, "learning rate of every step")
+flags.DEFINE_list("rules", ["sum", "cap", "newton"], "rules to compare")
+flags.DEFINE_integer("hot", 100, "rows counted as hot: the most used in the batch")
+FLAGS = flags.FLAGS
+
+
+def _batch(config, data):
+  """The first batch of epoch 0, with its negatives or paths looked up."""
+  chunk = next(pipeline.grouped_batches(config, data, 0))
+  batch = {k: jnp.asarray(v[:1]) for k, v in chunk.arrays.items()}
+  tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
+  batch.update(LAYERS[config.loss].chunk_inputs(batch, tables, jax.random.PRNGKey(3),
+                                               jnp.int32(0), config, chunk.path_slots))
+  return {k: v[0] for k, v in batch.items()}, tables
+
+
+def _step(config, tables, rule):
+  tx = model_lib.make_optimizer(FLAGS.lr, rule, config.row_cap)
+  kwargs = dict(model=config.model, loss=config.loss, negative=config.negative,
+                cbow_mean=config.cbow_mean, cbow_update=config.cbow_update, tx=tx,
+                total_words=1 << 40, alpha=FLAGS.lr, min_ratio=1e-4,
+                skip_beyond=config.skip_beyond, share_negatives=1)
+  return tx, jax.jit(lambda state, batch: model_lib.train_step(
+      state, batch, jax.random.PRNGKey(0), tables, **kwargs)[0].params)
+
+
+def main(argv):
+  del argv
+  config = resolve(Config(corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss,
+                          batch_size=FLAGS.batch, share_negatives=1, seed=1, epochs=1))
+  data = pipeline.prepare_data(config)
+  batch, tables = _batch(config, data)
+  vocab = len(data.corpus.vocab)
+  if FLAGS.params:
+    with np.load(FLAGS.params) as f:
+      params = {k: jnp.asarray(f[k]) for k in ("emb_in", LAYERS[config.loss].table)}
+  else:
+    params = model_lib.init_params(jax.random.PRNGKey(1), vocab, config.dim, config.loss)
+  batch["words_done"] = jnp.float32(0)
+
+  tx, seq_step = _step(config, tables, "sum")
+  state = model_lib.init_state(params, tx)
+
+  def sequential(params):
+    def body(params, example):
+      one = {k: v[None] for k, v in example.items()}
+      one["words_done"] = jnp.float32(0)
+      return seq_step(model_lib.init_state(params, tx), one), None
+    per_example = {k: v for k, v in batch.items() if k != "words_done"}
+    return jax.lax.scan(body, params, per_example)[0]
+  reference = jax.jit(sequential)(params)
+  ids, _, _ = model_lib._gather(params, tables, batch, jax.random.PRNGKey(0),
+                                model=config.model, loss=config.loss, negative=config.negative)
+  report = {"model": config.model, "loss": config.loss, "batch": FLAGS.batch,
+            "start": FLAGS.params or "init"}
+  seq_move = {k: np.asarray(reference[k] - params[k]) for k in ids}
+  for rule in FLAGS.rules:
+    tx_r, step = _step(config, tables, rule)
+    moved = step(model_lib.init_state(params, tx_r), batch)
+    for name, ids_ in ids.items():
+      counts = np.bincount(np.asarray(ids_).ravel(), minlength=params[name].shape[0])
+      order = np.argsort(-counts)
+      hot, used = order[:FLAGS.hot], np.flatnonzero(counts)
+      cold = np.setdiff1d(used, hot)
+      move = np.asarray(moved[name] - params[name])
+      for label, rows in (("hot", hot), ("rest", cold)):
+        err = np.linalg.norm(move[rows] - seq_move[name][rows])
+        ref = np.linalg.norm(seq_move[name][rows])
+        report[f"{rule}/{name}/{label}"] = round(float(err / max(ref, 1e-30)), 3)
+      report[f"uses/{name}/top1"] = int(counts[order[0]])
+      report[f"uses/{name}/top{FLAGS.hot}"] = int(counts[order[FLAGS.hot - 1]])
+  print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+  app.run(main)

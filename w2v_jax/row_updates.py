@@ -1,0 +1,143 @@
+"""How a step applies the updates of rows that many examples of its batch share (--row_update).
+
+word2vec.c applies one example at a time: a row used by n examples moves n
+times, each step computed from the row as the previous one left it. A batched
+step computes all n per-occurrence gradients g_o from the row's value before
+the batch. Rows used once are unaffected; the rows that suffer are the hot
+ones: the top nodes of the Huffman tree (the root is on every hs example's
+path), frequent words as CBOW context, as ns targets and as negatives. At
+the CPU defaults (a few hundred examples per step) the difference does not
+show in the scores; at tens of thousands it does (docs/RESULTS.md, "Large
+batches").
+
+Each rule is an optax GradientTransformation over the per-occurrence
+gradients of the gathered rows (model.train_step chains it before SGD). Its
+extra arguments, per gathered table: the row ids of every occurrence and the
+table's row count; for "newton", the loss's curvature along a direction.
+
+  sum     the per-occurrence updates are added: word2vec.c's rule applied as
+          if the examples did not see each other's changes. The default, and
+          exact for a row used once.
+  cap     a row used by n > c occurrences moves as if used c times
+          (each update scaled by min(1, c / n)); --row_cap = c.
+  newton  a row's n occurrences move it as n sequential word2vec.c steps on a
+          quadratic model of their summed loss along the summed gradient G
+          would. With rho the curvature of that loss along G (one
+          Hessian-vector product per table, forward over reverse mode) and
+          x = lr * rho, n sequential steps of lr on n terms of curvature
+          rho / n each move the row by lr * G * phi, where
+            phi(x, n) = (1 - (1 - x / n)^n) / x    (x / n clipped to <= 1),
+          which is 1 for n = 1 (the sum rule, exactly), tends to
+          (1 - exp(-x)) / x (gradient flow for time lr) as n grows, and to
+          1 / x (the Newton step along G, no overshoot) as x grows. A row
+          whose n gradients mostly cancel (a hot row near its optimum) has a
+          small G and a large rho: its step is small, where the sum rule
+          would add sqrt(n) times one example's noise.
+The count n of a row is its occurrences with a non-zero gradient, so padding
+(masked context slots, path slots past a code's end, padded examples) is not
+counted.
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+RULES = ("sum", "cap", "newton")
+
+
+def occurrence_counts(ids, update, table_rows: int):
+  """For every occurrence (ids' shape), how many occurrences of its row in the batch have a
+  non-zero update."""
+  live_N = jnp.any(update != 0, axis=-1).reshape(-1).astype(jnp.float32)
+  ids_N = ids.reshape(-1)
+  counts_R = jnp.zeros((table_rows,), jnp.float32).at[ids_N].add(live_N)
+  return counts_R[ids_N].reshape(ids.shape)
+
+
+def _row_sums(ids, update, table_rows: int):
+  """The summed update of every row [R, D], and each occurrence's row sum (update's shape)."""
+  d = update.shape[-1]
+  ids_N = ids.reshape(-1)
+  sums_RxD = jnp.zeros((table_rows, d), update.dtype).at[ids_N].add(update.reshape(-1, d))
+  return sums_RxD, sums_RxD[ids_N].reshape(update.shape)
+
+
+def sequential_factor(x, n):
+  """phi(x, n) = (1 - (1 - min(x / n, 1))^n) / x: the distance n sequential steps of a
+  quadratic of total curvature x (in units of 1 / lr) cover, over the summed step's.
+  1 at x = 0 or n = 1; 1 / x once x >= n."""
+  n = jnp.maximum(n, 1.0)
+  y = jnp.clip(x / n, 0.0, 1.0)
+  remaining = jnp.where(y < 1.0, jnp.exp(n * jnp.log1p(-jnp.minimum(y, 1.0 - 1e-7))), 0.0)
+  small = x < 1e-4
+  return jnp.where(small, 1.0 - 0.5 * x * (n - 1.0) / n,
+                   (1.0 - remaining) / jnp.where(small, 1.0, x))
+
+
+def _stateless(update_fn) -> optax.GradientTransformationExtraArgs:
+  return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+
+
+def cap(c: float) -> optax.GradientTransformationExtraArgs:
+  """Scales each occurrence's update by min(1, c / n), n its row's occurrences."""
+  def update(updates, state, params=None, *, ids, table_rows, **extra):  # pylint: disable=unused-argument
+    out = dict(updates)
+    for name, ids_ in ids.items():
+      n = occurrence_counts(ids_, updates[name], table_rows[name])
+      out[name] = updates[name] * jnp.minimum(1.0, c / jnp.maximum(n, 1.0))[..., None]
+    return out, state
+  return _stateless(update)
+
+
+def newton() -> optax.GradientTransformationExtraArgs:
+  """Scales each row's summed update by sequential_factor(lr * rho, n) (module docstring).
+
+  `curvature(name, direction)` returns H @ direction for the gathered rows
+  of table `name` (the other tables held fixed), in the gathered rows' shape.
+  """
+  def update(updates, state, params=None, *, ids, table_rows, curvature, lr, **extra):  # pylint: disable=unused-argument
+    sums, directions = {}, {}
+    for name, ids_ in ids.items():
+      sums[name], directions[name] = _row_sums(ids_, updates[name], table_rows[name])
+    curved = curvature(directions)
+    out = dict(updates)
+    for name, ids_ in ids.items():
+      g, rows, ids_N = updates[name], table_rows[name], ids_.reshape(-1)
+      along_N = jnp.sum(directions[name] * curved[name], axis=-1).reshape(-1)
+      curvature_R = jnp.zeros((rows,), jnp.float32).at[ids_N].add(along_N)
+      norm2_R = jnp.sum(sums[name] * sums[name], axis=-1)
+      rho_R = jnp.maximum(curvature_R, 0.0) / jnp.maximum(norm2_R, 1e-30)
+      counts_R = jnp.zeros((rows,), jnp.float32).at[ids_N].add(
+          jnp.any(g != 0, axis=-1).reshape(-1).astype(jnp.float32))
+      factor_R = sequential_factor(lr * rho_R, counts_R)
+      out[name] = g * factor_R[ids_N].reshape(ids_.shape)[..., None]
+    return out, state
+  return _stateless(update)
+
+
+def make(rule: str, row_cap: float) -> optax.GradientTransformationExtraArgs:
+  if rule == "cap":
+    return cap(row_cap)
+  if rule == "newton":
+    return newton()
+  raise ValueError(rule)
+
+
+def curvature_fn(summed_loss, rows: dict, scales: dict, joint: bool = True):
+  """{table: direction} -> {table: H @ direction}, H the Hessian of summed_loss(rows) with
+  respect to the gathered rows (of every table at once when joint, else of each table with
+  the others held fixed), times each table's update scale (model.py's CBOW word2vec update
+  multiplies the input rows' gradients by the context size)."""
+  grad = jax.grad(summed_loss)
+
+  def hvp(directions):
+    tangent = {k: directions.get(k, jnp.zeros_like(v)) for k, v in rows.items()}
+    return jax.jvp(grad, (rows,), (tangent,))[1]
+
+  def curvature(directions):
+    if joint:
+      curved = hvp(directions)
+    else:
+      curved = {name: hvp({name: d})[name] for name, d in directions.items()}
+    return {name: curved[name] * scales.get(name, 1.0) for name in directions}
+  return curvature
