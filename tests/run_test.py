@@ -141,7 +141,7 @@ def _checkpoint_of(root, **settings):
   config = resolve_lib.resolve(config_lib.Config(corpus=str(root / "corpus.txt"), min_count=1,
                                                  **settings))
   meta = {"settings": checkpoint.settings(config), "corpus": {}, "epoch": 0, "epochs": 5,
-          "calls": 3, "step": 96, "progress": {"words": 10}, "total_words": 300}
+          "calls": 3, "step": 96, "examples": 0, "progress": {"words": 10}, "total_words": 300}
   checkpoint.save(str(root / "work"), {"emb_in": [[0.0]]}, [0, 0], meta)
   return []
 
@@ -173,7 +173,8 @@ BAD_INPUT = {
     "one word after min_count": (
         lambda r: _file(r, "corpus.txt", "the the cat\n" * 5) and ["--min_count=6"],
         "only 1 distinct word"),
-    "window larger than any sentence": (lambda r: ["--window=6"], "reaches past every sentence"),
+    "every sentence a single word": (lambda r: _file(r, "corpus.txt", "cat\ndog\n" * 5) and [],
+                                     "no training examples"),
     "unwritable workdir": (lambda r: [f"--workdir={r / 'corpus.txt' / 'sub'}"],
                            "cannot create --workdir"),
     "checkpoint of a run with other settings": (

@@ -48,6 +48,7 @@ class Embeddings:
     self.counts = None if counts is None else np.asarray(counts)  # corpus counts, if known
     if len(self.words) != len(self.vectors):
       raise UserError(f"{len(self.words)} words for {len(self.vectors)} vectors")
+    word2vec_format.refuse_non_finite(self.words, self.vectors, "Embeddings")
     self.workdir, self.config, self.summary = workdir, config, summary
     self._index = metrics.lookup_table(self.words, case_insensitive=False)
     self._unit = None

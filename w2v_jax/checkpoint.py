@@ -25,6 +25,8 @@ at any moment leaves either the old or the new checkpoint, never half of one.
 import dataclasses
 import json
 import os
+import zipfile
+import zlib
 
 import jax
 import numpy as np
@@ -71,6 +73,23 @@ def save(workdir: str, state, key, meta: dict) -> str:
   return final
 
 
+# What reading a damaged .npz raises: cut short or not a zip at all (BadZipFile,
+# EOFError), a CRC error (BadZipFile), a bad member (ValueError, OSError), a
+# missing key (KeyError).
+_DAMAGED = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+# What resuming reads from meta (loop.py, describe, check_corpus).
+_META_KEYS = ("settings", "epoch", "epochs", "calls", "step", "examples", "total_words",
+              "progress", "corpus")
+
+
+def _damaged(p: str, what) -> UserError:
+  """The one error for a checkpoint that cannot be read; `what`: a reason or the exception."""
+  if isinstance(what, BaseException):
+    what = f"{type(what).__name__}: {what}" if str(what) else type(what).__name__
+  return UserError(f"checkpoint {p} is damaged ({what}): delete it to start this run over "
+                   "(or move it away to keep it), and check the disk if it happens again")
+
+
 def read_meta(workdir: str) -> dict | None:
   """The checkpoint's meta, None if there is none; UserError if it is unreadable."""
   p = path(workdir)
@@ -79,24 +98,36 @@ def read_meta(workdir: str) -> dict | None:
   try:
     with np.load(p, allow_pickle=False) as z:
       meta = json.loads(str(z["meta"]))
-  except (OSError, ValueError, KeyError) as e:
-    raise UserError(f"checkpoint {p} cannot be read ({e}); move it away to start a new run "
-                    "in this --workdir") from None
+  except _DAMAGED as e:
+    raise _damaged(p, e) from None
+  if not isinstance(meta, dict):
+    raise _damaged(p, "its meta is not a JSON object")
   if meta.get("format") != FORMAT_VERSION:
     raise UserError(f"checkpoint {p} has format {meta.get('format')}, this version reads "
                     f"{FORMAT_VERSION}; use another --workdir")
+  missing = [k for k in _META_KEYS if k not in meta]
+  if missing:
+    raise _damaged(p, f"its meta lacks {', '.join(missing)}")
   return meta
 
 
 def load(workdir: str) -> Checkpoint:
+  """The whole checkpoint, every array read (and so CRC-checked); UserError if damaged."""
   p = path(workdir)
   meta = read_meta(workdir)
   if meta is None:
     raise UserError(f"no checkpoint in {workdir}")
-  with np.load(p, allow_pickle=False) as z:
-    n = sum(name.startswith("state.") for name in z.files)
-    leaves = [z[f"state.{i}"] for i in range(n)]
-    key = z["key"]
+  try:
+    with np.load(p, allow_pickle=False) as z:
+      n = sum(name.startswith("state.") for name in z.files)
+      leaves = [z[f"state.{i}"] for i in range(n)]
+      key = z["key"]
+  except _DAMAGED as e:
+    raise _damaged(p, e) from None
+  if not n:
+    raise _damaged(p, "it holds no training state")
+  if key.dtype != np.uint32 or key.ndim != 1:  # a jax.random key's data (trainer.split_key)
+    raise _damaged(p, f"its key is {key.dtype} {key.shape}, not a uint32 vector")
   return Checkpoint(state_leaves=leaves, key=key, meta=meta)
 
 
@@ -105,8 +136,9 @@ def restore_state(leaves: list, template, where: str):
   expected, treedef = jax.tree_util.tree_flatten(template)
   if len(leaves) != len(expected) or any(
       a.shape != e.shape or a.dtype != e.dtype for a, e in zip(leaves, expected)):
-    raise UserError(f"checkpoint {where} does not match this model's tables "
-                    "(vocabulary, --dim or --loss differ); use another --workdir")
+    raise UserError(f"checkpoint {where} does not match this model's tables (the number, "
+                    "shapes or types of its arrays differ, though its settings match): it is "
+                    "damaged or from another version; delete it to start this run over")
   return jax.tree_util.tree_unflatten(treedef, [jax.numpy.asarray(a) for a in leaves])
 
 

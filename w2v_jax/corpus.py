@@ -19,7 +19,9 @@ characters without whitespace (minified, base64). A few stray bytes further in
 are only replaced and counted, as above.
 
 Two cached stages, under `cache_dir/<key>/` where key hashes the corpus file's
-identity (real path, size, mtime) and the reading settings:
+identity and the reading settings (corpus_cache.file_key: real path, device,
+inode, size, mtime and ctime in nanoseconds, and a fingerprint of the content),
+so a file edited in place is read again even when its size and mtime are put back:
   stage 1 (`scan`): the distinct words in first-seen order, their exact counts,
     the token stream as first-seen ids (`raw_ids.bin`) and sentence offsets;
   stage 2 (`encode`, in `vocab-mc<min_count>-mv<max_vocab>/`): the vocabulary
@@ -27,7 +29,10 @@ identity (real path, size, mtime) and the reading settings:
     removed as word2vec.c does) with sentence offsets (`offsets.npy`).
 A sweep over min_count reads the text once; a sweep over anything else reads
 nothing but two memory-mapped arrays. Each stage is written to a temporary
-folder and renamed into place, so a half-written cache is never picked up.
+folder and renamed into place, so a half-written cache is never picked up; a
+stage damaged later (a file cut short, overwritten or deleted) is found by
+corpus_cache.check_scan / check_encoded when it is opened, logged in one
+warning line, and rebuilt.
 
 Deviation from word2vec.c: it stores line ends as a `</s>` token (id 0, with a
 count and an output vector); here sentence boundaries live only in `offsets`.
@@ -38,7 +43,6 @@ import codecs
 import collections
 import dataclasses
 import gzip
-import hashlib
 import json
 import logging
 import os
@@ -49,11 +53,11 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
+from w2v_jax import corpus_cache
 from w2v_jax import files
 from w2v_jax import vocab as vocab_lib
 from w2v_jax.errors import UserError
 
-FORMAT_VERSION = 1
 BLOCK_BYTES = 1 << 20
 _ASCII_SPACE = (b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c")
 # A run of this many characters without any whitespace is cut into a token of
@@ -209,14 +213,9 @@ def scan(path: str, lowercase: bool, max_sentence_length: int, out_dir: str) -> 
     json.dump(record, f, indent=1)
 
 
-def _read_words(path: str) -> list[str]:
-  with open(path, encoding="utf-8", newline="\n") as f:
-    return f.read().split("\n")[:-1]
-
-
 def encode(scan_dir: str, min_count: int, max_vocab: int, out_dir: str) -> None:
   """Stage 2: vocabulary + corpus as vocabulary ids, OOV tokens removed."""
-  words = _read_words(os.path.join(scan_dir, "words.txt"))
+  words = corpus_cache.read_words(os.path.join(scan_dir, "words.txt"))
   counts = np.load(os.path.join(scan_dir, "counts.npy"))
   offsets_raw = np.load(os.path.join(scan_dir, "offsets.npy"))
   vocab, kept = vocab_lib.build(words, counts, min_count, max_vocab)
@@ -251,16 +250,6 @@ def encode(scan_dir: str, min_count: int, max_vocab: int, out_dir: str) -> None:
   # Sentences left empty by OOV removal are dropped.
   np.save(os.path.join(out_dir, "offsets.npy"), np.unique(new_offsets))
   vocab_lib.save(vocab, os.path.join(out_dir, "vocab.txt"))
-
-
-def _file_key(path: str, lowercase: bool, max_sentence_length: int) -> str:
-  st = os.stat(path)
-  ident = {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-           "lowercase": lowercase, "max_sentence_length": max_sentence_length,
-           "format": FORMAT_VERSION}
-  digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-  name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(path))
-  return f"{name[:40]}-{digest}"
 
 
 def check_corpus_path(path: str) -> None:
@@ -312,29 +301,25 @@ def ensure_cache_dir(cache_dir: str) -> None:
 
 def load(path: str, *, lowercase: bool = False, max_sentence_length: int = 10_000,
          min_count: int = 5, max_vocab: int = 0, cache_dir: str) -> Corpus:
-  """Returns the encoded corpus, building whichever cached stage is missing."""
+  """Returns the encoded corpus, building whichever cached stage is missing or damaged."""
   check_corpus_path(path)
   check_text(path)
   ensure_cache_dir(cache_dir)
-  scan_dir = os.path.join(cache_dir, _file_key(path, lowercase, max_sentence_length))
+  scan_dir = os.path.join(cache_dir, corpus_cache.file_key(path, lowercase, max_sentence_length))
   if not os.path.isdir(scan_dir):
     logging.info("reading %s (first time; cached in %s)", path, scan_dir)
-  files.build_folder(scan_dir, lambda d: scan(path, lowercase, max_sentence_length, d))
-  with open(os.path.join(scan_dir, "stats.json")) as f:
-    stats = json.load(f)
+  stats = corpus_cache.cached(
+      scan_dir, lambda d: scan(path, lowercase, max_sentence_length, d), corpus_cache.check_scan)
   if stats["tokens"] == 0:
     raise UserError(f"corpus {path} holds no words (it is empty or only whitespace)")
   enc_dir = os.path.join(scan_dir, f"vocab-mc{min_count}-mv{max_vocab}")
-  files.build_folder(enc_dir, lambda d: encode(scan_dir, min_count, max_vocab, d))
-  vocab_path = os.path.join(enc_dir, "vocab.txt")
-  vocab = vocab_lib.load(vocab_path) if os.path.getsize(vocab_path) else None
+  vocab, ids, offsets = corpus_cache.cached(
+      enc_dir, lambda d: encode(scan_dir, min_count, max_vocab, d), corpus_cache.check_encoded)
   vocab_size = len(vocab) if vocab else 0
   if vocab_size < 2:
     raise UserError(
         f"only {vocab_size} distinct word(s) of {stats['unique_words']} occur at least "
         f"--min_count={min_count} times in {path}; lower --min_count or use a larger corpus")
-  ids = np.load(os.path.join(enc_dir, "ids.npy"), mmap_mode="r")
-  offsets = np.load(os.path.join(enc_dir, "offsets.npy"))
   stats = dict(stats, cache=enc_dir, vocab_size=len(vocab), vocab_tokens=int(len(ids)),
                vocab_sentences=len(offsets) - 1)
   return Corpus(ids=ids, offsets=offsets, vocab=vocab, stats=stats)

@@ -15,6 +15,7 @@ distributed with gensim for research.
 import bz2
 import logging
 import os
+import shutil
 import time
 
 from w2v_jax import config as config_lib
@@ -57,6 +58,9 @@ def default_corpus(cache_dir: str) -> str:
   path = os.path.join(folder, "corpus.txt")
   if os.path.exists(path):
     return path
+  if os.path.isdir(folder):  # built once, its file deleted since: build it again
+    logging.warning("the default corpus's folder %s has lost its corpus.txt; rebuilt it", folder)
+    shutil.rmtree(folder, ignore_errors=True)
   logging.info("building the default corpus (gensim's Wikipedia + Lee test data) in %s", folder)
   start = time.time()
 

@@ -1,4 +1,5 @@
-"""The standard intrinsic evaluations of word vectors (read by word2vec_format.py).
+"""The standard intrinsic evaluations of word vectors (read by word2vec_format.py), which
+refuse vectors holding NaN or infinite values (word2vec_format.refuse_non_finite).
 
 * `evaluate_analogies`: questions-words.txt accuracy with 3CosAdd or 3CosMul,
   question for question the same as gensim 4.4's
@@ -40,6 +41,7 @@ import re
 import numpy as np
 
 from w2v_jax import gensim_data
+from w2v_jax import word2vec_format
 from w2v_jax.errors import UserError
 
 ANALOGIES = "questions-words.txt"
@@ -356,6 +358,7 @@ def nearest_neighbors(words, vectors_VxD, queries, k: int = 10) -> dict:
   are left out and listed under "_unknown" (a key present only when some are
   unknown); if every query is unknown, UserError.
   """
+  word2vec_format.refuse_non_finite(words, vectors_VxD, "the vectors")
   table = lookup_table(words, case_insensitive=False)
   terms = {q: query_terms(q, table) for q in queries}
   known = [q for q in queries if terms[q]]
@@ -395,6 +398,7 @@ def _nearest(unit_VxD, words, terms_B: list, k: int) -> list:
   summed_B = np.array([len(terms) > 1 for terms in terms_B])
   query_BxD[summed_B] = unit_rows(query_BxD[summed_B])  # a single word's row is a unit already
   scores_BxV = query_BxD @ unit_VxD.T
+  scores_BxV[~np.isfinite(scores_BxV)] = -np.inf  # a NaN row is never anyone's neighbour
   for b, terms in enumerate(terms_B):
     scores_BxV[b, [row for _, row in terms]] = -np.inf
   best_BxK = top_k(scores_BxV.copy(), min(k, len(words) - 1))
@@ -411,7 +415,10 @@ def evaluate_all(words, vectors_VxD, analogies_path: str | None = None,
   """{"analogy": ..., "ws353": ..., "simlex": ...} on gensim's test files by default.
 
   restrict_vocab applies to the analogies; the word pairs use gensim's 300000.
+  UserError if a vector holds NaN or infinite values: they would score as wrong
+  answers, silently.
   """
+  word2vec_format.refuse_non_finite(words, vectors_VxD, "the vectors")
   return {
       "analogy": evaluate_analogies(words, vectors_VxD,
                                     analogies_path or gensim_data.find(ANALOGIES),

@@ -324,14 +324,12 @@ def prefetch(iterator, depth: int = 3):
 
 
 def check_inputs(config: Resolved, corpus: corpus_lib.Corpus) -> None:
-  """Refuses, before anything is trained or written, sentences no window can use."""
+  """Refuses, before anything is trained or written, a corpus that makes no pairs at all.
+
+  Only sentences of a single word (after --min_count) make none. A window wider
+  than a sentence is no mistake: as in word2vec.c and gensim, the centre then
+  sees the whole sentence (batches.context_windows stops at its ends).
+  """
   longest = int(np.diff(corpus.offsets).max())
   if longest < 2:
     raise UserError(NO_EXAMPLES)
-  if config.window >= longest:
-    raise UserError(
-        f"--window={config.window} reaches past every sentence (the longest has {longest} "
-        f"words after --min_count): is the corpus one sentence a line? use --window below "
-        f"{longest}")
-
-

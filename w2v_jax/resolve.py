@@ -23,7 +23,9 @@ Resolving a resolved config gives it back unchanged. `platform` and
 
 import dataclasses
 import math
+import numbers
 import os
+from typing import Optional
 
 from w2v_jax import phrases
 from w2v_jax.config import Config
@@ -62,11 +64,50 @@ def _one_of(config: Config, name: str) -> None:
                     f"got {getattr(config, name)!r}")
 
 
+def _of_its_type(config: Config, name: str) -> None:
+  """Refuses a value of the wrong type (a keyword of w2v_jax.train, e.g. dim="100"):
+  bool for a bool field, an integer (not a bool) for int, a real number for float."""
+  kind, value = FIELDS[name].type, getattr(config, name)
+  if kind == Optional[float] and value is None:
+    return
+  kind = float if kind == Optional[float] else kind
+  number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+  fits = {bool: isinstance(value, bool), int: number and isinstance(value, numbers.Integral),
+          float: number, str: isinstance(value, str)}.get(kind, True)  # other types: unchecked
+  if not fits:
+    what = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    raise UserError(f"--{name} must be {what[kind]}, got {value!r}")
+
+
+def _check_domains(config: Config) -> None:
+  """The values every numeric field can take, beyond validate's checks of combinations:
+  no NaN or infinity where a finite number is meant, no negative seed (numpy and JAX
+  take 0 <= seed < 2**63). --alpha has no upper bound: values well above word2vec.c's
+  0.025-0.05 are researched (up to 0.1 and beyond); a rate that makes a run diverge is
+  stopped by the loop's divergence guard, which names the step and the rate."""
+  if not 0 <= config.seed < 2**63:
+    raise UserError(f"--seed must be an integer in [0, 2**63), got {config.seed}")
+  if not (math.isfinite(config.sample) and config.sample >= 0):
+    raise UserError(f"--sample must be >= 0 and finite (0 = no subsampling), "
+                    f"got {config.sample}")
+  if config.alpha is not None and not (math.isfinite(config.alpha) and config.alpha > 0):
+    raise UserError(f"--alpha must be > 0 and finite (word2vec.c: 0.025 skip-gram, "
+                    f"0.05 CBOW), got {config.alpha}")
+  if not (math.isfinite(config.ns_exponent) and config.ns_exponent >= 0):
+    raise UserError(f"--ns_exponent must be >= 0 and finite, got {config.ns_exponent}")
+  if not config.log_every_secs >= 0:  # also catches NaN; inf = no timed progress lines
+    raise UserError(f"--log_every_secs must be >= 0, got {config.log_every_secs}")
+  if not config.workdir:
+    raise UserError("--workdir must name a folder (the default is runs/default)")
+
+
 def validate(config: Config) -> Config:
   """Refuses settings that make no sense, with one line saying why; returns config."""
   for name, f in FIELDS.items():
+    _of_its_type(config, name)
     if f.metadata["choices"]:
       _one_of(config, name)
+  _check_domains(config)
   if config.export != "in" and LAYERS[config.loss].table != "emb_out":
     raise UserError("--export=out and in+out need per-word output vectors, which "
                     "--loss=hs does not have (its output rows are tree nodes); use --export=in")
@@ -118,12 +159,6 @@ def validate(config: Config) -> Config:
     raise UserError(f"--negative must be >= 0, got {config.negative}")
   if LAYERS[config.loss].needs_noise and config.negative == 0:
     raise UserError(f"--loss={config.loss} needs --negative >= 1 (word2vec.c uses 5)")
-  if not config.ns_exponent >= 0:  # also catches NaN
-    raise UserError(f"--ns_exponent must be a real number >= 0, got {config.ns_exponent}")
-  if not config.sample >= 0:
-    raise UserError(f"--sample must be >= 0 (0 = no subsampling), got {config.sample}")
-  if config.alpha is not None and not config.alpha > 0:
-    raise UserError(f"--alpha must be > 0, got {config.alpha}")
   if not config.checkpoint_every_secs >= 0:
     raise UserError(f"--checkpoint_every_secs must be >= 0 (0 = after every compiled call), "
                     f"got {config.checkpoint_every_secs}")
@@ -134,6 +169,8 @@ def validate(config: Config) -> Config:
   if config.phrase_passes < 1 or config.phrase_min_count < 1:
     raise UserError("--phrase_passes and --phrase_min_count must be at least 1")
   thresholds = phrases.parse_thresholds(config.phrase_threshold, config.phrase_passes)
+  if not all(math.isfinite(t) for t in thresholds):
+    raise UserError(f"--phrase_threshold must be finite, got {config.phrase_threshold}")
   if config.phrase_scoring == "npmi" and not all(-1 <= t <= 1 for t in thresholds):
     raise UserError(f"--phrase_scoring=npmi scores lie in [-1, 1]; --phrase_threshold="
                     f"{config.phrase_threshold} is outside (try 0.5)")

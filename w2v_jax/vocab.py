@@ -75,15 +75,22 @@ def save(vocab: Vocab, path: str) -> None:
 def load(path: str) -> Vocab:
   """Reads a `word count` per line file (ours, word2vec.c's or gensim's)."""
   words, counts = [], []
-  with open(path, encoding="utf-8", errors="strict") as f:
-    for lineno, line in enumerate(f, 1):
-      parts = line.split()
-      if not parts:
-        continue
-      if len(parts) != 2 or not parts[1].isdigit():
-        raise UserError(f"{path}:{lineno}: expected 'word count', got {line.strip()[:80]!r}")
-      words.append(parts[0])
-      counts.append(int(parts[1]))
+  try:
+    with open(path, encoding="utf-8", errors="strict") as f:
+      for lineno, line in enumerate(f, 1):
+        parts = line.split()
+        if not parts:
+          continue
+        if len(parts) != 2 or not parts[1].isdigit():
+          raise UserError(f"{path}:{lineno}: expected 'word count', got "
+                          f"{line.strip()[:80]!r}; is it a vocabulary file, and whole?")
+        words.append(parts[0])
+        counts.append(int(parts[1]))
+  except UnicodeDecodeError as e:
+    raise UserError(f"vocabulary file {path} is not UTF-8 text ({e.reason}): it is damaged "
+                    "or not a vocabulary; write it again or pass another") from None
+  except OSError as e:
+    raise UserError(f"cannot read vocabulary file {path} ({e.strerror or e})") from None
   if not words:
     raise UserError(f"vocabulary file {path} holds no words")
   return Vocab(words=tuple(words), counts=np.asarray(counts, dtype=np.int64))

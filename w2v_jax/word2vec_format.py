@@ -5,8 +5,21 @@ bytes, a space, D little-endian float32 values and a newline. Text: the same
 header, then "word v1 v2 ... vD\\n" per word. gensim's load_word2vec_format
 reads both, and `read_word2vec` reads ours, gensim's, word2vec.c's and
 fastText's .vec files, the format detected from the first row.
+
+What a file holds is checked as it is read, so nothing is scored silently
+wrong (each a UserError: one error line, exit 2, from run.py):
+  * a header claiming 0 rows, or a count that is not the rows present (fewer:
+    cut short; more: rows after the V the header names);
+  * NaN or infinite values (refuse_non_finite: how many rows, a few of their
+    words). Refused rather than skipped: one such row turns every cosine
+    against it into NaN, and a file holding them comes from a diverged run or
+    damage, so no score on it means what it says.
+A word that occurs twice is not an error: gensim's load_word2vec_format keeps
+its first row and drops the later ones (warning once per word); so do we,
+with one warning line for the file.
 """
 
+import logging
 import mmap
 import os
 
@@ -93,7 +106,7 @@ def _read_binary(data, pos: int, v: int, d: int, path: str):
     raise UserError(f"{path} holds {len(words)} of {v} vectors (truncated?); "
                     "re-export or re-download it")
   vectors_VxD = np.frombuffer(b"".join(chunks), dtype="<f4").reshape(v, d)
-  return words, vectors_VxD.astype(np.float32)
+  return words, vectors_VxD.astype(np.float32), pos
 
 
 def _read_text(data, pos: int, v: int, d: int, path: str, line_no: int):
@@ -120,14 +133,41 @@ def _read_text(data, pos: int, v: int, d: int, path: str, line_no: int):
   if len(words) < v:
     raise UserError(f"{path} holds {len(words)} of {v} vectors (truncated?); "
                     "re-export or re-download it")
-  return words, vectors_VxD
+  return words, vectors_VxD, pos
+
+
+def refuse_non_finite(words, vectors_VxD: np.ndarray, source: str) -> None:
+  """UserError naming how many rows of `source` hold NaN or infinite values, and a few
+  of their words (module docstring: why refused)."""
+  bad_V = ~np.isfinite(vectors_VxD).all(axis=1)
+  if bad_V.any():
+    rows = np.flatnonzero(bad_V)
+    named = ", ".join(repr(words[i]) for i in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    raise UserError(f"{source}: {len(rows)} of {len(bad_V)} vectors hold NaN or infinite "
+                    f"values ({named}), which no score can use; they come from a diverged "
+                    "run (train again, e.g. with a lower --alpha) or a damaged file")
+
+
+def _first_of_each(words: list, vectors_VxD: np.ndarray, path: str):
+  """Drops the later rows of a word that occurs twice, with one warning (gensim keeps
+  the first)."""
+  first = {}
+  keep = [i for i, w in enumerate(words) if first.setdefault(w, i) == i]
+  if len(keep) == len(words):
+    return words, vectors_VxD
+  repeated = list(dict.fromkeys(words[i] for i in sorted(set(range(len(words))) - set(keep))))
+  logging.warning("%s: %d word(s) occur more than once (%s%s); kept the first row of each, "
+                  "as gensim does", path, len(repeated), ", ".join(map(repr, repeated[:5])),
+                  ", ..." if len(repeated) > 5 else "")
+  return [words[i] for i in keep], vectors_VxD[keep]
 
 
 def read_word2vec(path: str, max_words: int = 0) -> tuple[list[str], np.ndarray]:
   """Reads word2vec.c binary or text vectors; max_words > 0 keeps the first ones.
 
-  Returns (words, vectors_VxD float32), in file order. Invalid UTF-8 in words
-  is replaced by U+FFFD. A missing final newline is fine.
+  Returns (words, vectors_VxD float32), in file order, each word once (its
+  first row). Invalid UTF-8 in words is replaced by U+FFFD. A missing final
+  newline is fine. UserError for what the module docstring lists.
   """
   if not os.path.isfile(path):
     raise UserError(f"vectors file {path} does not exist; check the path")
@@ -140,11 +180,20 @@ def read_word2vec(path: str, max_words: int = 0) -> tuple[list[str], np.ndarray]
       if end < 0:
         end = len(data)
       v, d = _parse_header(data[:end], path)
-      if max_words > 0:
-        v = min(v, max_words)
-      pos = end + 1
       if v == 0:
-        return [], np.zeros((0, d), np.float32)
+        raise UserError(f"{path}: its header says it holds 0 vectors, so there is nothing "
+                        "to score; is it the file you meant?")
+      header_v, v = v, min(v, max_words) if max_words > 0 else v
+      pos = end + 1
       if _looks_like_text(data, pos, d):
-        return _read_text(data, pos, v, d, path, line_no=1)
-      return _read_binary(data, pos, v, d, path)
+        words, vectors_VxD, pos = _read_text(data, pos, v, d, path, line_no=1)
+      else:
+        words, vectors_VxD, pos = _read_binary(data, pos, v, d, path)
+      more = v == header_v and bool(data[pos:].strip())  # only a newline may follow
+  if more:
+    raise UserError(f"{path} holds more rows than the {header_v} its 'V D' header says: "
+                    "the header is wrong or two files were joined; fix the header or "
+                    "re-export it")
+  words, vectors_VxD = _first_of_each(words, vectors_VxD, path)
+  refuse_non_finite(words, vectors_VxD, path)
+  return words, vectors_VxD
