@@ -343,6 +343,8 @@ BAD_VALUES = [
     ({"min_alpha_ratio": 2.0}, "--min_alpha_ratio must lie in [0, 1]"),
     ({"ns_exponent": float("inf")}, "--ns_exponent must be >= 0 and finite"),
     ({"ns_exponent": float("nan")}, "--ns_exponent must be >= 0 and finite"),
+    ({"row_cap": 0.5}, "--row_cap must be at least 1"),
+    ({"row_cap": float("nan")}, "--row_cap must be at least 1"),
     ({"negative": -1}, "--negative must be >= 0"),
     ({"min_count": 0}, "--min_count must be at least 1"),
     ({"max_vocab": -5}, "--max_vocab must be >= 0"),

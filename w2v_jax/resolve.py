@@ -95,6 +95,9 @@ def _check_domains(config: Config) -> None:
                     f"0.05 CBOW), got {config.alpha}")
   if not (math.isfinite(config.ns_exponent) and config.ns_exponent >= 0):
     raise UserError(f"--ns_exponent must be >= 0 and finite, got {config.ns_exponent}")
+  if not (math.isfinite(config.row_cap) and config.row_cap >= 1):
+    raise UserError(f"--row_cap must be at least 1 (the uses a row's step counts), "
+                    f"got {config.row_cap}")
   if not config.log_every_secs >= 0:  # also catches NaN; inf = no timed progress lines
     raise UserError(f"--log_every_secs must be >= 0, got {config.log_every_secs}")
   if not config.workdir:
