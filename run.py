@@ -7,9 +7,13 @@
 This is the only file that reads flags; they are made from the fields of
 config.Config (help, default, choices), resolved once (resolve.py) and
 handed to one library call per mode. Mistakes a user can fix end with one
-line on stderr and exit code 2; a run stopped with Ctrl-C ends with one line
-saying where its checkpoint is, and exit code 130.
+line on stderr and exit code 2; a run stopped with Ctrl-C or SIGTERM ends with
+one line saying where its checkpoint is, and exit code 130 or 143. Without
+--workdir, --mode=eval, plot and projector write next to the --vectors file
+(scoring.py), not into the default workdir.
 """
+
+import dataclasses
 
 import logging as pylogging
 import os
@@ -88,6 +92,8 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.ERROR)  # backend probing noise
   config = config_from_flags()
+  if FLAGS.mode in ("eval", "plot", "projector") and not FLAGS["workdir"].present:
+    config = dataclasses.replace(config, workdir="")  # beside --vectors: scoring.output_path
   if FLAGS.mode == "prepare":
     print(datasets.prepare(resolve_lib.resolve(config)))  # the corpus file's path, last
     return
@@ -98,12 +104,13 @@ def main(argv):
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
   elif FLAGS.mode == "train":
     loop.train(config)
-  elif FLAGS.mode == "eval":
-    scoring.evaluate_file(config)
-  elif FLAGS.mode == "plot":
-    scoring.plot_file(config)
-  elif FLAGS.mode == "projector":
-    scoring.projector(config)
+  elif FLAGS.mode in ("eval", "plot", "projector"):
+    try:
+      {"eval": scoring.evaluate_file, "plot": scoring.plot_file,
+       "projector": scoring.projector}[FLAGS.mode](config)
+    except files.WriteError as e:
+      raise UserError(f"{e}; pass --workdir=DIR to write there" if not config.workdir
+                      else str(e)) from None
   elif FLAGS.mode == "phrases":
     print(phrases.make(config, datasets.resolve(config)))  # the corpus file's path, last
   else:
@@ -118,10 +125,10 @@ def run():
     sys.exit(2)
   except Interrupted as e:
     print(f"stopped: {e}", file=sys.stderr)
-    sys.exit(130)
-  except KeyboardInterrupt:
-    print("stopped: interrupted (no checkpoint is written outside the training loop)",
-          file=sys.stderr)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:  # outside the training loop, which says what it kept itself
+    print("stopped: interrupted (files are written whole or not at all: none is half "
+          "written)", file=sys.stderr)
     sys.exit(130)
 
 
