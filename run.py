@@ -17,6 +17,7 @@ import dataclasses
 
 import logging as pylogging
 import os
+import signal
 import sys
 
 from absl import app
@@ -124,12 +125,21 @@ def run():
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   except Interrupted as e:
+    _exit_at_once_on_signals(e.exit_code)
     print(f"stopped: {e}", file=sys.stderr)
     sys.exit(e.exit_code)
   except KeyboardInterrupt:  # outside the training loop, which says what it kept itself
+    _exit_at_once_on_signals(130)
     print("stopped: interrupted (files are written whole or not at all: none is half "
           "written)", file=sys.stderr)
     sys.exit(130)
+
+
+def _exit_at_once_on_signals(code: int) -> None:
+  """A Ctrl-C or SIGTERM while the process winds down (JAX's exit handlers) ends it
+  quietly: the line saying what was kept is the last one, not a traceback."""
+  for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, lambda *_: os._exit(code))  # pylint: disable=protected-access
 
 
 if __name__ == "__main__":

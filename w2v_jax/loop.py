@@ -357,7 +357,7 @@ def _diverged(config: Resolved, step, what, lr, epoch) -> UserError:
   """The one line that stops a diverging run; what it says it keeps is read from the disk."""
   held, _ = workdir_lib.left_behind(config)
   return UserError(
-      f"training diverged at step {step} (epoch {epoch + 1}): {what}, at learning rate "
+      f"training diverged at step {step} (epoch {epoch + 1}): {what} at learning rate "
       f"{lr:.4g} with batch size {config.batch_size}; {held}; lower --alpha (or "
       "--batch_size, which raises the step) and start again"
       + (" in another --workdir, or delete that checkpoint" if os.path.exists(

@@ -90,13 +90,25 @@ def owned(config):
   with _lock(config.workdir):
     try:
       yield
-    except files.WriteError as e:
-      held, nxt = left_behind(config)
-      raise UserError(f"{e}; {held}; make room or fix the permissions, then {nxt}") from None
-    except KeyboardInterrupt as e:  # the second Ctrl-C or SIGTERM: at once
-      signum = e.args[0] if e.args and isinstance(e.args[0], int) else signal.SIGINT
-      held, nxt = left_behind(config)
-      raise Interrupted(f"stopped at once; {held}; {nxt}", 128 + signum) from None
+    except BaseException as e:
+      _drop_unresumable(config.workdir)
+      if isinstance(e, files.WriteError):
+        held, nxt = left_behind(config)
+        raise UserError(f"{e}; {held}; make room or fix the permissions, then {nxt}") from None
+      if isinstance(e, KeyboardInterrupt):  # the second Ctrl-C or SIGTERM: at once
+        signum = e.args[0] if e.args and isinstance(e.args[0], int) else signal.SIGINT
+        held, nxt = left_behind(config)
+        raise Interrupted(f"at once; {held}; {nxt}", 128 + signum) from None
+      raise
+
+
+def _drop_unresumable(workdir: str) -> None:
+  """Removes the staging/ of a run that ended without a checkpoint to resume or a whole set
+  to move in: nothing in it can be used, and the workdir is left as the run found it."""
+  stage = staging(workdir)
+  if (os.path.isdir(stage) and not os.path.exists(os.path.join(stage, COMPLETE))
+      and not os.path.exists(checkpoint.path(workdir))):
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def left_behind(config) -> tuple:
@@ -144,8 +156,8 @@ def recover(config) -> Optional[dict]:
       logging.info("that run had finished: nothing is left to train")
       with open(os.path.join(workdir, "summary.json"), encoding="utf-8") as f:
         return json.load(f)
-  elif os.path.isdir(stage) and not os.path.exists(checkpoint.path(workdir)):
-    shutil.rmtree(stage)
+  else:
+    _drop_unresumable(workdir)
   return None
 
 
@@ -210,8 +222,11 @@ def _move_into_place(workdir: str) -> None:
     files.fsync_folder(workdir)
     with contextlib.suppress(FileNotFoundError):
       os.remove(checkpoint.path(workdir))  # the outputs hold its tables now
+    for name in os.listdir(stage):  # COMPLETE last: until then a kill is finished later
+      if name != COMPLETE:
+        _remove(os.path.join(stage, name))
     os.remove(os.path.join(stage, COMPLETE))
-    shutil.rmtree(stage)
+    os.rmdir(stage)
   except OSError as e:
     raise UserError(f"cannot move the new outputs from {stage} into {workdir} "
                     f"({e.strerror or e}); {stage}/{COMPLETE} lists them, and the next run "
