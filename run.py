@@ -120,26 +120,31 @@ def main(argv):
 
 def run():
   try:
-    app.run(main, flags_parser=_parse)
+    try:
+      app.run(main, flags_parser=_parse)
+    finally:
+      _exit_at_once_on_signals()
+  except KeyboardInterrupt as e:
+    # One that came while a requested stop was unwinding: that stop's line is the true one.
+    if not isinstance(e.__context__, Interrupted):
+      print("stopped: interrupted (files are written whole or not at all: none is half "
+            "written)", file=sys.stderr)  # outside the training loop, which says what it kept
+      sys.exit(130)
+    print(f"stopped: {e.__context__}", file=sys.stderr)
+    sys.exit(e.__context__.exit_code)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   except Interrupted as e:
-    _exit_at_once_on_signals(e.exit_code)
     print(f"stopped: {e}", file=sys.stderr)
     sys.exit(e.exit_code)
-  except KeyboardInterrupt:  # outside the training loop, which says what it kept itself
-    _exit_at_once_on_signals(130)
-    print("stopped: interrupted (files are written whole or not at all: none is half "
-          "written)", file=sys.stderr)
-    sys.exit(130)
 
 
-def _exit_at_once_on_signals(code: int) -> None:
-  """A Ctrl-C or SIGTERM while the process winds down (JAX's exit handlers) ends it
-  quietly: the line saying what was kept is the last one, not a traceback."""
+def _exit_at_once_on_signals() -> None:
+  """From here on, Ctrl-C or SIGTERM ends the process at once and quietly (while it winds
+  down, in JAX's exit handlers too): the line saying what was kept stays the last one."""
   for sig in (signal.SIGINT, signal.SIGTERM):
-    signal.signal(sig, lambda *_: os._exit(code))  # pylint: disable=protected-access
+    signal.signal(sig, lambda signum, _: os._exit(128 + signum))  # pylint: disable=protected-access
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ def owned(config):
       if isinstance(e, files.WriteError):
         held, nxt = left_behind(config)
         raise UserError(f"{e}; {held}; make room or fix the permissions, then {nxt}") from None
+      if isinstance(e, KeyboardInterrupt) and isinstance(e.__context__, Interrupted):
+        raise e.__context__ from None  # it came while a requested stop was unwinding
       if isinstance(e, KeyboardInterrupt):  # the second Ctrl-C or SIGTERM: at once
         signum = e.args[0] if e.args and isinstance(e.args[0], int) else signal.SIGINT
         held, nxt = left_behind(config)
