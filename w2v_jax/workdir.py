@@ -156,11 +156,21 @@ def recover(config) -> Optional[dict]:
                  "into %s", workdir)
     if config.resume:
       logging.info("that run had finished: nothing is left to train")
-      with open(os.path.join(workdir, "summary.json"), encoding="utf-8") as f:
-        return json.load(f)
+      return _finished_summary(workdir)
   else:
     _drop_unresumable(workdir)
   return None
+
+
+def _finished_summary(workdir: str) -> dict:
+  """What loop.train returns, read back from a finished run's summary.json and eval.json."""
+  with open(os.path.join(workdir, "summary.json"), encoding="utf-8") as f:
+    summary = json.load(f)
+  results = {}
+  if os.path.exists(os.path.join(workdir, "eval.json")):
+    with open(os.path.join(workdir, "eval.json"), encoding="utf-8") as f:
+      results = {k: v for k, v in json.load(f).items() if k != "vectors"}
+  return dict(summary, eval=results)
 
 
 def check_reuse(config, meta: Optional[dict]) -> None:
