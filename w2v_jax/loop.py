@@ -27,8 +27,8 @@ With --sweep=FIELD=V1,V2,... (sweep.py) one compiled program trains every
 variant; each gets the files above in WORKDIR/FIELD=V, and WORKDIR/config.json
 and summary.json describe the whole sweep. A sweep keeps no checkpoint.
 
-A non-finite loss, or a step's loss 100 times the first step's (a diverging
-run long before it overflows), stops the run at the first compiled call that
+A non-finite loss, or a loss per example 100 times the first step's (a
+diverging run long before it overflows), stops the run at the first compiled call that
 has one (its losses are read one call late, so that reading them does not
 stall the device), before that call's tables are checkpointed or exported;
 the tables are checked at every checkpoint too. A full disk or a refused
@@ -230,17 +230,17 @@ def _write_records(trainer: trainer_lib.Trainer, corpus_path: str, meta: Optiona
                      dict(record.run_record(variant, corpus_path), sweep=config.sweep))
 
 
-# A step's loss this many times the first step's (of this session) is divergence, not
-# noise: a healthy run's loss falls from the first step on, and a diverging one (a huge
-# --alpha) grows by orders of magnitude for a long while before it overflows.
+# A call's loss per example this many times the first step's (of this session) is
+# divergence, not noise: a healthy run's loss falls from its start, and a diverging one
+# (a huge --alpha) grows by orders of magnitude for a long while before it overflows.
 LOSS_GROWTH_LIMIT = 100.0
 
 
 def _read(trainer: trainer_lib.Trainer, progresses: list, waiting: tuple) -> int:
   """Reads a call's losses ([T]; [T, S] in a sweep) into the progress; returns its examples.
 
-  Stops the run at the first non-finite loss, or at one LOSS_GROWTH_LIMIT times
-  the first step's.
+  Stops the run at the first non-finite loss, or at a call whose loss per example
+  is LOSS_GROWTH_LIMIT times the first step's.
   """
   first_step, epoch, (loss, lr), examples, words_done, kept_done = waiting
   loss_TxS = np.asarray(loss).reshape(len(loss), -1)
@@ -250,11 +250,11 @@ def _read(trainer: trainer_lib.Trainer, progresses: list, waiting: tuple) -> int
     if bad_T.any():
       t = int(np.argmax(bad_T))
       raise _diverged(c, first_step + t, f"loss {loss_T[t]}", float(lr_T[t]), epoch)
-    growth_T = p.growth(loss_T)
-    if growth_T.max() > LOSS_GROWTH_LIMIT:
-      t = int(np.argmax(growth_T > LOSS_GROWTH_LIMIT))
-      raise _diverged(c, first_step + t, f"a step's loss {loss_T[t]:.3g} is {growth_T[t]:.3g} "
-                      "times the first step's", float(lr_T[t]), epoch)
+    growth = p.growth(loss_T, int(examples))
+    if growth > LOSS_GROWTH_LIMIT:
+      t = int(np.argmax(loss_T))
+      raise _diverged(c, first_step + t, f"the loss per example is {growth:.3g} times the "
+                      "first step's", float(lr_T[t]), epoch)
     p.update(loss_T, lr_T, int(examples), words_done, kept_done)
   return int(examples)
 

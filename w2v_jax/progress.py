@@ -8,7 +8,7 @@ Progress restores them and cuts metrics.jsonl back to its size at that
 checkpoint, so the metrics read as if the run had never stopped. The
 TensorBoard events go to tensorboard/ beside metrics.jsonl (both in the run's
 staging/ until its outputs move into place, workdir.py). `growth` is the
-divergence guard's measure: each step's loss over the session's first step's.
+divergence guard's measure: a call's loss per example over the session's first step's.
 """
 
 import json
@@ -51,7 +51,7 @@ class Progress:
     self.window_loss = self.window_examples = 0.0
     self.lr = float("nan")
     self.epoch = 0
-    self.first_loss = None  # the loss of this session's first step with examples
+    self.first_loss = None  # the loss per example of this session's first step
     if saved:
       for name in self.COUNTERS:
         setattr(self, name, saved["progress"][name])
@@ -82,13 +82,18 @@ class Progress:
       self.writer.close()
       self.writer = None
 
-  def growth(self, loss_T) -> np.ndarray:
-    """[T] each step's loss over the first step's of this session (its steps' batches
-    are the same size, so the sums compare as the means would)."""
+  def growth(self, loss_T, examples: int) -> float:
+    """A call's loss per example over this session's first step's; 0 for a call without
+    examples. Per example, so that an epoch's last, partial batch compares as a full one;
+    against the first step, not the first call, since a huge --alpha has diverged by the
+    end of that call. The first step's examples are the call's mean per step with a loss
+    (exact but for the call that holds an epoch's end)."""
+    if examples <= 0:
+      return 0.0
     loss_T = np.asarray(loss_T, dtype=np.float64)
-    if self.first_loss is None and (loss_T > 0).any():
-      self.first_loss = float(loss_T[np.argmax(loss_T > 0)])
-    return loss_T / self.first_loss if self.first_loss else np.zeros_like(loss_T)
+    if self.first_loss is None and loss_T[0] > 0:
+      self.first_loss = float(loss_T[0]) * np.count_nonzero(loss_T) / examples
+    return float(loss_T.sum()) / examples / self.first_loss if self.first_loss else 0.0
 
   def _flush(self):
     try:
