@@ -275,10 +275,11 @@ def main(tries: int = 20, workers: int = 2, seed: int = 0, root: str = "") -> li
   for r in results:
     print(json.dumps(r))
   counts = {s: sum(r["state"] == s for r in results) for s in ("earlier", "new", "moving")}
+  kept = sum(r["checkpoint"] for r in results if r["state"] == "earlier")
   print(f"{tries} kills over a {duration:.1f} s run of {len(targets)} renames "
         f"({sum(t.endswith('checkpoint.npz') for t in targets)} of them checkpoints): the "
         f"killed run left the earlier outputs "
-        f"{counts['earlier']} times ({sum(r['checkpoint'] for r in results)} with a "
+        f"{counts['earlier']} times ({kept} with a "
         f"checkpoint), a whole set being moved in {counts['moving']} times, the new outputs "
         f"{counts['new']} times; never a mix, and every run finished with the uninterrupted "
         "run's vectors.bin, params.npz and epoch losses")
