@@ -7,12 +7,17 @@
 This is the only file that reads flags; they are made from the fields of
 config.Config (help, default, choices), resolved once (resolve.py) and
 handed to one library call per mode. Mistakes a user can fix end with one
-line on stderr and exit code 2; a run stopped with Ctrl-C ends with one line
-saying where its checkpoint is, and exit code 130.
+line on stderr and exit code 2; a run stopped with Ctrl-C or SIGTERM ends with
+one line saying where its checkpoint is, and exit code 130 or 143. Without
+--workdir, --mode=eval, plot and projector write next to the --vectors file
+(scoring.py), not into the default workdir.
 """
+
+import dataclasses
 
 import logging as pylogging
 import os
+import signal
 import sys
 
 from absl import app
@@ -88,6 +93,8 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.ERROR)  # backend probing noise
   config = config_from_flags()
+  if FLAGS.mode in ("eval", "plot", "projector") and not FLAGS["workdir"].present:
+    config = dataclasses.replace(config, workdir="")  # beside --vectors: scoring.output_path
   if FLAGS.mode == "prepare":
     print(datasets.prepare(resolve_lib.resolve(config)))  # the corpus file's path, last
     return
@@ -98,12 +105,13 @@ def main(argv):
     logging.info("wrote %s", os.path.join(config.workdir, "data.json"))
   elif FLAGS.mode == "train":
     loop.train(config)
-  elif FLAGS.mode == "eval":
-    scoring.evaluate_file(config)
-  elif FLAGS.mode == "plot":
-    scoring.plot_file(config)
-  elif FLAGS.mode == "projector":
-    scoring.projector(config)
+  elif FLAGS.mode in ("eval", "plot", "projector"):
+    try:
+      {"eval": scoring.evaluate_file, "plot": scoring.plot_file,
+       "projector": scoring.projector}[FLAGS.mode](config)
+    except files.WriteError as e:
+      raise UserError(f"{e}; pass --workdir=DIR to write there" if not config.workdir
+                      else str(e)) from None
   elif FLAGS.mode == "phrases":
     print(phrases.make(config, datasets.resolve(config)))  # the corpus file's path, last
   else:
@@ -112,17 +120,31 @@ def main(argv):
 
 def run():
   try:
-    app.run(main, flags_parser=_parse)
+    try:
+      app.run(main, flags_parser=_parse)
+    finally:
+      _exit_at_once_on_signals()
+  except KeyboardInterrupt as e:
+    # One that came while a requested stop was unwinding: that stop's line is the true one.
+    if not isinstance(e.__context__, Interrupted):
+      print("stopped: interrupted (files are written whole or not at all: none is half "
+            "written)", file=sys.stderr)  # outside the training loop, which says what it kept
+      sys.exit(130)
+    print(f"stopped: {e.__context__}", file=sys.stderr)
+    sys.exit(e.__context__.exit_code)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   except Interrupted as e:
     print(f"stopped: {e}", file=sys.stderr)
-    sys.exit(130)
-  except KeyboardInterrupt:
-    print("stopped: interrupted (no checkpoint is written outside the training loop)",
-          file=sys.stderr)
-    sys.exit(130)
+    sys.exit(e.exit_code)
+
+
+def _exit_at_once_on_signals() -> None:
+  """From here on, Ctrl-C or SIGTERM ends the process at once and quietly (while it winds
+  down, in JAX's exit handlers too): the line saying what was kept stays the last one."""
+  for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, lambda signum, _: os._exit(128 + signum))  # pylint: disable=protected-access
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ otherwise) in its own process pinned to --cores CPU cores, its encoded corpus al
 corpus encoding runs once per corpus in a process of its own, whose peak RSS is reported
 separately). Time per word is the steady state: the words between the run's first progress line
 (which comes after JIT compilation and the first chunks) and its last, over the seconds between
-them, from WORKDIR/metrics.jsonl (`--log_every_secs=1`). Full softmax costs O(V) per word, an
+them, from metrics.jsonl (`--log_every_secs=1`). Full softmax costs O(V) per word, an
 epoch of it would take hours at large V, so softmax runs are stopped --softmax_secs after their
 first progress line and their rate comes from the words done until then; every other run trains
 its whole epoch and writes its files. A run still going after --max_run_secs is stopped; it
@@ -189,12 +189,19 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _read_records(path: str, offset: int):
-  """New complete JSON lines of a metrics file from byte `offset`: (records, new offset)."""
-  try:
-    with open(path, "rb") as f:
-      f.seek(offset)
-      data = f.read()
-  except FileNotFoundError:
+  """New complete JSON lines of a metrics file from byte `offset`: (records, new offset).
+  While the run trains its metrics.jsonl is in WORKDIR/staging/ (w2v_jax/workdir.py); it
+  moves, the same bytes, to WORKDIR/ when the run finishes."""
+  staged = os.path.join(os.path.dirname(path), "staging", os.path.basename(path))
+  for where in (staged, path):
+    try:
+      with open(where, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+      break
+    except FileNotFoundError:
+      continue
+  else:
     return [], offset
   end = data.rfind(b"\n") + 1
   return [json.loads(line) for line in data[:end].splitlines() if line.strip()], offset + end

@@ -75,7 +75,10 @@ def test_neighbours_are_sorted_by_cosine_and_leave_the_query_out(facts):
 
 def test_evaluate_is_eval_json_and_files_round_trip(facts):
   with open(os.path.join(facts["workdir"], "eval.json"), encoding="utf-8") as f:
-    assert facts["evaluate"] == json.load(f)
+    written = json.load(f)
+  scored = written.pop("vectors")  # eval.json also names the file it scored
+  assert scored["path"] == os.path.join(facts["workdir"], "vectors.bin")
+  assert facts["evaluate"] == written
   assert facts["round_trip"] and facts["saved_files"] == ["vectors.bin", "vocab.txt"]
   assert facts["gensim"] and facts["evaluate_gensim"] and facts["evaluate_path"]
 

@@ -119,14 +119,18 @@ def _kill_after_first_checkpoint(config, monkeypatch):
 
 
 def _snapshot(workdir):
-  return {name: open(os.path.join(workdir, name), "rb").read() for name in os.listdir(workdir)}
+  """{path relative to workdir: bytes} of every file, those in staging/ too."""
+  return {os.path.relpath(os.path.join(folder, name), workdir):
+          open(os.path.join(folder, name), "rb").read()
+          for folder, _, names in os.walk(workdir) for name in names}
 
 
 def test_workdir_with_an_unfinished_run_refuses_other_runs(tmp_path, monkeypatch):
   config = _config(tmp_path, checkpoint_every_secs=0, evaluate=False)
   _kill_after_first_checkpoint(config, monkeypatch)
   before = _snapshot(config.workdir)
-  assert set(before) == {"checkpoint.npz", "config.json", "metrics.jsonl"}
+  # The unfinished run's records wait in staging/ with its checkpoint.
+  assert set(before) == {"checkpoint.npz", "staging/config.json", "staging/metrics.jsonl"}
   with pytest.raises(UserError, match=r"unfinished run \(step 4, epoch 1, .*pass --resume"):
     loop.train(config)
   other = _config(tmp_path, checkpoint_every_secs=0, evaluate=False, dim=16, resume=True)
@@ -174,7 +178,7 @@ def _poison(monkeypatch, call, what):
     (0, "table", r"step 12 \(epoch 1\): a table holds non-finite values .*checkpoint \(step 8\)"),
 ])
 def test_divergence_stops_at_the_first_bad_call(tmp_path, monkeypatch, every_secs, what, message):
-  config = _config(tmp_path, checkpoint_every_secs=every_secs, evaluate=False)
+  config = _config(tmp_path, checkpoint_every_secs=every_secs, evaluate=False, overwrite=True)
   earlier = b"earlier results"
   for name in ("vectors.bin", "params.npz", "summary.json"):
     (tmp_path / config.workdir / name).write_bytes(earlier)

@@ -125,8 +125,8 @@ def test_eval_mode_bad_inputs(tmp_path):
 
 # ------------------------------------------------------------------ bad input, end to end
 # Each row: a problem a user can make, the flags that make it, and a fragment of the one
-# line that must explain it. Each run starts in a workdir holding an earlier run's results,
-# which must be left exactly as they were.
+# line that must explain it. Each run starts in a workdir holding an earlier run's results
+# and may replace them (--overwrite), but is refused, so they must be left exactly as they were.
 
 EARLIER = {name: f"earlier {name}\n".encode() for name in
            ("vectors.bin", "params.npz", "config.json", "metrics.jsonl", "eval.json",
@@ -214,7 +214,8 @@ def bad_input_runs(tmp_path_factory):
     before = {f: (root / "work" / f).read_bytes() for f in os.listdir(root / "work")}
     env = dict(os.environ, W2V_JAX_CACHE=str(root / "cache"))
     cmd = [sys.executable, os.path.join(ROOT, "run.py"), f"--workdir={root / 'work'}",
-           f"--corpus={root / 'corpus.txt'}", "--min_count=1", "--noevaluate", *args]
+           f"--corpus={root / 'corpus.txt'}", "--min_count=1", "--noevaluate", "--overwrite",
+           *args]
     started.append((name, root, before, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                                  stderr=subprocess.PIPE, text=True, env=env,
                                                  cwd=root)))

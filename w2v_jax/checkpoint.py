@@ -19,7 +19,10 @@ compiled calls, so the chunk boundaries are the same too.
 
 Writes go to a temporary file that is flushed, fsync'ed and renamed over the
 old checkpoint (files.atomic_write), then the folder is fsync'ed: a run killed
-at any moment leaves either the old or the new checkpoint, never half of one.
+at any moment leaves either the old or the new checkpoint, never half of one
+(its temporary file is removed at the next start, workdir.recover). A full
+disk or a refused permission while saving raises files.WriteError, the
+temporary file removed and the old checkpoint as it was.
 """
 
 import dataclasses

@@ -183,6 +183,9 @@ class Config:
       "at each epoch end and on Ctrl-C; 0 = after every compiled call.", "run")
   resume: bool = _field(
       False, "Continue the unfinished run whose checkpoint is in --workdir (same flags).", "run")
+  overwrite: bool = _field(
+      False, "Let a new run replace the outputs of a finished run in --workdir (they stay as "
+      "they were until the new run's outputs are complete).", "run")
   tensorboard: bool = _field(
       False, "Also write the progress metrics as TensorBoard events to WORKDIR/tensorboard.",
       "run")

@@ -10,4 +10,11 @@ class UserError(ValueError):
 
 
 class Interrupted(Exception):
-  """The run stopped on request (Ctrl-C) after writing a checkpoint; --resume continues it."""
+  """The run stopped on request (Ctrl-C, SIGTERM); the message says what --resume continues.
+
+  `exit_code`: 128 + the signal's number, as a shell reports a process the signal ended.
+  """
+
+  def __init__(self, message: str, exit_code: int = 130):
+    super().__init__(message)
+    self.exit_code = exit_code

@@ -8,17 +8,32 @@ moment sees the old file or the new one, never half of one.
 
 * `atomic_write(path, mode)`: a context manager giving the open temporary
   file; it is flushed, fsync'ed and renamed over `path` when the body ends,
-  and removed if the body raises.
+  and removed if the body raises. An OSError while writing (a full disk, no
+  permission) becomes a `WriteError`, a UserError naming the file: one
+  `error:` line, not a chain of tracebacks.
 * `write_json(path, obj)`: the run records (config.json, summary.json, ...).
 * `build_folder(final_dir, build)`: the same for a folder (the corpus caches).
 * `fsync_folder(folder)`: makes a rename itself durable (the checkpoint).
+* `is_temporary(name)`, `sha256(path)`: what a cleanup removes; what eval.json
+  records of the file it scored.
 """
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
 import time
+
+from w2v_jax.errors import UserError
+
+_TEMPORARY = re.compile(r"\.tmp-\d+(-\d+)?$")  # atomic_write's and build_folder's names
+
+
+class WriteError(UserError):
+  """A file could not be written (disk full, no permission, read-only); it keeps its old
+  content and no temporary file is left."""
 
 
 @contextlib.contextmanager
@@ -39,10 +54,25 @@ def atomic_write(path: str, mode: str = "wb", **open_kwargs):
       f.flush()
       os.fsync(f.fileno())
     os.replace(tmp, path)
-  except BaseException:
-    with contextlib.suppress(FileNotFoundError):
+  except BaseException as e:
+    with contextlib.suppress(OSError):
       os.remove(tmp)
+    if isinstance(e, OSError):
+      raise WriteError(f"cannot write {path} ({e.strerror or e})") from None
     raise
+
+
+def is_temporary(name: str) -> bool:
+  """Whether `name` is a temporary file or folder of an interrupted atomic_write or build_folder."""
+  return bool(_TEMPORARY.search(name))
+
+
+def sha256(path: str) -> str:
+  digest = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
 
 
 def write_json(path: str, obj) -> None:

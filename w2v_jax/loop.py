@@ -5,26 +5,37 @@
   vocab.txt     `word count` per line
   params.npz    every table plus the vocabulary
   config.json   the run record: resolved configuration, seed, package
-                versions, git commit, devices (written once the inputs are
-                checked, so a refused run changes nothing in the workdir)
+                versions, git commit, devices
   metrics.jsonl one JSON object per progress line and per epoch
   tensorboard/  the same as TensorBoard event files (--tensorboard)
   summary.json  training time, words/s (also after compilation), final loss
-  eval.json     the evaluation (metrics.py)
+  eval.json     the evaluation (metrics.py) and the file it scored
+  training.png  loss, words/s and learning rate over the run
 and, while it runs, checkpoint.npz (checkpoint.py): every
---checkpoint_every_secs, at each epoch end and on Ctrl-C. The checkpoint is
-deleted once the outputs are written.
+--checkpoint_every_secs, at each epoch end and on Ctrl-C or SIGTERM.
+
+A run owns its workdir (workdir.py): one run at a time (a flock that a killed
+run does not leave stuck); everything it writes goes to WORKDIR/staging/ and
+moves into place as one set once complete (staging/COMPLETE, written last,
+says the set is whole; a kill during the moves is finished by the next run in
+the workdir), which also deletes the checkpoint. So a refused, diverged,
+interrupted or crashed run leaves the earlier outputs as they were, never a
+mix of two runs, and a new run in a workdir that holds a finished run's
+outputs needs --overwrite.
 
 With --sweep=FIELD=V1,V2,... (sweep.py) one compiled program trains every
 variant; each gets the files above in WORKDIR/FIELD=V, and WORKDIR/config.json
 and summary.json describe the whole sweep. A sweep keeps no checkpoint.
 
-A non-finite loss stops the run at the first compiled call that has one (its
-losses are read one call late, so that reading them does not stall the
-device), before that call's tables are checkpointed or exported: the last good
-checkpoint and any earlier outputs stay as they were.
+A non-finite loss, or a loss per example 100 times the first step's (a
+diverging run long before it overflows), stops the run at the first compiled call that
+has one (its losses are read one call late, so that reading them does not
+stall the device), before that call's tables are checkpointed or exported;
+the tables are checked at every checkpoint too. A full disk or a refused
+permission while writing ends the run with one line; the temporary file is
+removed (or, after a kill, at the next start), and the last good checkpoint
+and the earlier outputs stay as they were.
 """
-
 import contextlib
 import dataclasses
 import itertools
@@ -52,6 +63,7 @@ from w2v_jax import sweep as sweep_lib
 from w2v_jax import trainer as trainer_lib
 from w2v_jax import vocab as vocab_lib
 from w2v_jax import word2vec_format
+from w2v_jax import workdir as workdir_lib
 from w2v_jax.config import Config
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
@@ -62,102 +74,126 @@ from w2v_jax.resolve import resolve
 def train(config: Config) -> dict:
   """Trains one model (or a --sweep's variants) and writes its outputs. Returns a summary.
 
-  Everything that can refuse the run (checkpoint in the workdir, evaluation
-  files, corpus, window, memory) is checked before the first file is written.
-  With config.resume, continues from WORKDIR/checkpoint.npz and ends with the
-  tables the uninterrupted run would have had, bit for bit on a CPU. A sweep
-  returns the sweep's summary with each variant's under "variants".
+  Everything that can refuse the run (another run in the workdir, a checkpoint
+  or a finished run's outputs there, evaluation files, corpus, window, memory)
+  is checked before the first file is written. With config.resume, continues
+  from WORKDIR/checkpoint.npz and ends with the tables the uninterrupted run
+  would have had, bit for bit on a CPU. A sweep returns the sweep's summary
+  with each variant's under "variants".
   """
   config = resolve(config)  # once; everything below reads concrete values
-  meta = checkpoint.check_workdir(config)
-  scoring.check_eval_files(config)
-  data = pipeline.prepare_data(config)
-  pipeline.check_inputs(config, data.corpus)
-  corpus_id = _corpus_id(data.corpus)
-  if meta:
-    checkpoint.check_corpus(meta, corpus_id, config.workdir)
-  trainer = trainer_lib.build_trainer(config, data)
-  data = dataclasses.replace(data, noise_V=None, tree=None)  # the tables hold copies now
-  state, train_key = _start(trainer, meta)
-  _write_records(trainer, data.corpus.stats["cache"], meta)
-  n = data.corpus.stats["vocab_tokens"]
-  total_words = config.epochs * n
+  with workdir_lib.owned(config):
+    finished = workdir_lib.recover(config)
+    if finished is not None:
+      return finished  # a --resume of a run that had finished
+    meta = checkpoint.check_workdir(config)
+    workdir_lib.check_reuse(config, meta)
+    scoring.check_eval_files(config)
+    data = pipeline.prepare_data(config)
+    pipeline.check_inputs(config, data.corpus)
+    corpus_id = _corpus_id(data.corpus)
+    if meta:
+      checkpoint.check_corpus(meta, corpus_id, config.workdir)
+    trainer = trainer_lib.build_trainer(config, data)
+    data = dataclasses.replace(data, noise_V=None, tree=None)  # the tables hold copies now
+    state, train_key = _start(trainer, meta)
+    workdir_lib.begin(config, meta)  # the first write
+    _write_records(trainer, data.corpus.stats["cache"], meta)
+    n = data.corpus.stats["vocab_tokens"]
+    total_words = config.epochs * n
+    _log_start(trainer, data.corpus, n)
+    progresses = [progress_lib.Progress(
+        c, total_words, os.path.join(workdir_lib.staged(config, c.workdir), "metrics.jsonl"),
+        meta, label=os.path.basename(c.workdir) if config.sweep else "")
+                  for c in trainer.outputs]
+    progress = progresses[0]  # the clock and the counters a checkpoint keeps
+    start, start_words, compiled = time.time(), progress.words, None
+    epoch0, calls0 = (meta["epoch"], meta["calls"]) if meta else (0, 0)
+    step, examples = (meta["step"], meta["examples"]) if meta else (0, 0)
+    # Several processes must checkpoint at the same calls (gathering the tables is
+    # a collective): at epoch ends, or after every call with
+    # --checkpoint_every_secs=0, never by each one's clock or a signal.
+    several = jax.process_count() > 1
+    count_examples = parallel.count_examples(trainer.mesh, config.model)
+    due = lambda last_save: (config.checkpoint_every_secs == 0 if several else
+                             time.time() - last_save >= config.checkpoint_every_secs)
+    try:
+      with _stop_on_signals(enabled=not several) as stop:
+        last_save = time.time()
+        epoch_records = [p.record("epoch") for p in progresses]  # replaced after each epoch
+        for epoch in range(epoch0, config.epochs):
+          calls = calls0 if epoch == epoch0 else 0
+          if calls == 0:
+            for p in progresses:
+              p.new_epoch(epoch)
+          waiting = None  # read a call's losses after dispatching the next: no device stall
+          chunks = pipeline.prefetch(pipeline.placed_chunks(itertools.islice(
+              pipeline.epoch_chunks(config, data, epoch), calls, None), trainer.mesh),
+              depth=pipeline.prefetch_depth(config))
+          try:
+            for chunk in chunks:
+              state, out = trainer.train_chunk(state, chunk.arrays, train_key, chunk.path_slots)
+              compiled = compiled or time.time()
+              if waiting is not None:
+                examples += _read(trainer, progresses, waiting)
+              waiting = (step, epoch, out, count_examples(chunk.arrays) if several  # every
+                         else chunk.examples, chunk.words_done, chunk.kept_done)  # process's
+              step += config.steps_per_call
+              calls += 1
+              if stop.requested or due(last_save):
+                examples += _read(trainer, progresses, waiting)
+                waiting = None
+                position = dict(corpus=corpus_id, epoch=epoch, calls=calls, step=step)
+                _save(trainer, state, train_key, progress, position, examples)
+                last_save = time.time()
+                if stop.requested:
+                  raise _interrupted(trainer, step, epoch, progress.words / total_words,
+                                     stop.signum)
+          finally:
+            chunks.close()
+          if waiting is not None:
+            examples += _read(trainer, progresses, waiting)
+          epoch_records = [p.log("epoch") for p in progresses]
+          position = dict(corpus=corpus_id, epoch=epoch + 1, calls=0, step=step)
+          _save(trainer, state, train_key, progress, position, examples)
+          last_save = time.time()
+        if examples == 0:
+          workdir_lib.abandon(config.workdir)  # nothing was trained; nothing to resume
+          raise UserError(pipeline.NO_EXAMPLES)
+        for p in progresses:
+          p.close()  # before the outputs move into place
+        stop.exporting = True
+        timing = _timing(config, data.corpus, meta, examples,
+                         (start, start_words, compiled, progress.start))
+        return _finish(trainer, data.corpus, parallel.to_host(state), timing, epoch_records)
+    finally:
+      for p in progresses:
+        p.close()
+
+
+def _log_start(trainer: trainer_lib.Trainer, corpus, n: int) -> None:
+  config = trainer.config
   logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
                "alpha %g, on %d %s device(s), tables %s%s", config.model, config.loss, n,
-               config.epochs, len(data.corpus.vocab), config.dim, config.batch_size,
+               config.epochs, len(corpus.vocab), config.dim, config.batch_size,
                config.alpha, trainer.mesh.size, config.platform, config.table_sharding,
                f"; --sweep={config.sweep}: {len(trainer.outputs)} variants in one program"
                if config.sweep else "")
-  progresses = [progress_lib.Progress(c, total_words, os.path.join(c.workdir, "metrics.jsonl"),
-                                      meta, label=os.path.basename(c.workdir) if config.sweep
-                                      else "") for c in trainer.outputs]
-  progress = progresses[0]  # the clock and the counters a checkpoint keeps
-  start, start_words, compiled = time.time(), progress.words, None
-  epoch0, calls0 = (meta["epoch"], meta["calls"]) if meta else (0, 0)
-  step, examples = (meta["step"], meta["examples"]) if meta else (0, 0)
-  last_good = meta["step"] if meta else None  # the step of the checkpoint on disk
-  # Several processes must checkpoint at the same calls (gathering the tables is
-  # a collective): at epoch ends, or after every call with
-  # --checkpoint_every_secs=0, never by each one's clock or Ctrl-C.
-  several = jax.process_count() > 1
-  count_examples = parallel.count_examples(trainer.mesh, config.model)
-  due = lambda last_save: (config.checkpoint_every_secs == 0 if several else
-                           time.time() - last_save >= config.checkpoint_every_secs)
-  try:
-    with _ctrl_c_checkpoints(enabled=not several) as stop:
-      last_save = time.time()
-      epoch_records = [p.record("epoch") for p in progresses]  # replaced after each epoch
-      for epoch in range(epoch0, config.epochs):
-        calls = calls0 if epoch == epoch0 else 0
-        if calls == 0:
-          for p in progresses:
-            p.new_epoch(epoch)
-        waiting = None  # read a call's losses after dispatching the next: no device stall
-        chunks = pipeline.prefetch(pipeline.placed_chunks(itertools.islice(
-            pipeline.epoch_chunks(config, data, epoch), calls, None), trainer.mesh),
-            depth=pipeline.prefetch_depth(config))
-        try:
-          for chunk in chunks:
-            state, out = trainer.train_chunk(state, chunk.arrays, train_key, chunk.path_slots)
-            compiled = compiled or time.time()
-            if waiting is not None:
-              examples += _read(trainer, progresses, waiting, last_good)
-            waiting = (step, epoch, out, count_examples(chunk.arrays) if several  # every
-                       else chunk.examples, chunk.words_done, chunk.kept_done)  # process's
-            step += config.steps_per_call
-            calls += 1
-            if stop.requested or due(last_save):
-              examples += _read(trainer, progresses, waiting, last_good)
-              waiting = None
-              position = dict(corpus=corpus_id, epoch=epoch, calls=calls, step=step)
-              last_good = _save(trainer, state, train_key, progress, last_good, position, examples)
-              last_save = time.time()
-              if stop.requested:
-                raise _interrupted(trainer, step, epoch, progress.words / total_words)
-        finally:
-          chunks.close()
-        if waiting is not None:
-          examples += _read(trainer, progresses, waiting, last_good)
-        epoch_records = [p.log("epoch") for p in progresses]
-        position = dict(corpus=corpus_id, epoch=epoch + 1, calls=0, step=step)
-        last_good = _save(trainer, state, train_key, progress, last_good, position, examples)
-        last_save = time.time()
-  finally:
-    for p in progresses:
-      p.close()
-  if examples == 0:
-    if trainer.keeps_checkpoints:
-      os.remove(checkpoint.path(config.workdir))  # nothing was trained; nothing to resume
-    raise UserError(pipeline.NO_EXAMPLES)
-  seconds, segment = time.time() - progress.start, time.time() - start  # all sessions; this one
-  compiled = compiled or start + segment
-  timing = {"tokens": n, "vocab_size": len(data.corpus.vocab), "epochs": config.epochs,
-            "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
-            "compile_seconds": round(compiled - start, 3),
-            "steady_words_per_s": (total_words - start_words) / max(start + segment - compiled,
-                                                                    1e-9),
-            "examples": examples, "resumed_at_step": meta["step"] if meta else None}
-  return _finish(trainer, data.corpus, parallel.to_host(state), timing, epoch_records)
+
+
+def _timing(config: Resolved, corpus, meta, examples: int, clock: tuple) -> dict:
+  """summary.json's counts and times. `clock`: this session's start, the words done
+  then, the end of its first (compiling) call, and the first session's start."""
+  start, start_words, compiled, first_start = clock
+  n = corpus.stats["vocab_tokens"]
+  total_words = config.epochs * n
+  now = time.time()
+  seconds, compiled = now - first_start, compiled or now
+  return {"tokens": n, "vocab_size": len(corpus.vocab), "epochs": config.epochs,
+          "train_seconds": round(seconds, 3), "words_per_s": total_words / seconds,
+          "compile_seconds": round(compiled - start, 3),
+          "steady_words_per_s": (total_words - start_words) / max(now - compiled, 1e-9),
+          "examples": examples, "resumed_at_step": meta["step"] if meta else None}
 
 
 def _corpus_id(corpus) -> dict:
@@ -183,20 +219,28 @@ def _start(trainer: trainer_lib.Trainer, meta: Optional[dict]):
 
 
 def _write_records(trainer: trainer_lib.Trainer, corpus_path: str, meta: Optional[dict]) -> None:
-  """config.json in the workdir and, for a sweep, in each variant's folder."""
+  """config.json in the run's staging/ and, for a sweep, in each variant's folder there."""
   config = trainer.config
-  files.write_json(os.path.join(config.workdir, "config.json"),
+  files.write_json(os.path.join(workdir_lib.staging(config.workdir), "config.json"),
                    record.run_record(config, corpus_path, meta["step"] if meta else None))
   for variant in trainer.outputs if config.sweep else ():
-    os.makedirs(variant.workdir, exist_ok=True)
-    files.write_json(os.path.join(variant.workdir, "config.json"),
+    folder = workdir_lib.staged(config, variant.workdir)
+    os.makedirs(folder, exist_ok=True)
+    files.write_json(os.path.join(folder, "config.json"),
                      dict(record.run_record(variant, corpus_path), sweep=config.sweep))
 
 
-def _read(trainer: trainer_lib.Trainer, progresses: list, waiting: tuple, last_good) -> int:
+# A call's loss per example this many times the first step's (of this session) is
+# divergence, not noise: a healthy run's loss falls from its start, and a diverging one
+# (a huge --alpha) grows by orders of magnitude for a long while before it overflows.
+LOSS_GROWTH_LIMIT = 100.0
+
+
+def _read(trainer: trainer_lib.Trainer, progresses: list, waiting: tuple) -> int:
   """Reads a call's losses ([T]; [T, S] in a sweep) into the progress; returns its examples.
 
-  Stops the run at the first non-finite loss.
+  Stops the run at the first non-finite loss, or at a call whose loss per example
+  is LOSS_GROWTH_LIMIT times the first step's.
   """
   first_step, epoch, (loss, lr), examples, words_done, kept_done = waiting
   loss_TxS = np.asarray(loss).reshape(len(loss), -1)
@@ -205,112 +249,136 @@ def _read(trainer: trainer_lib.Trainer, progresses: list, waiting: tuple, last_g
     bad_T = ~np.isfinite(loss_T)
     if bad_T.any():
       t = int(np.argmax(bad_T))
-      raise _diverged(c, first_step + t, f"loss {loss_T[t]}", float(lr_T[t]), epoch, last_good)
+      raise _diverged(c, first_step + t, f"loss {loss_T[t]}", float(lr_T[t]), epoch)
+    growth = p.growth(loss_T, int(examples))
+    if growth > LOSS_GROWTH_LIMIT:
+      t = int(np.argmax(loss_T))
+      raise _diverged(c, first_step + t, f"the loss per example is {growth:.3g} times the "
+                      "first step's", float(lr_T[t]), epoch)
     p.update(loss_T, lr_T, int(examples), words_done, kept_done)
   return int(examples)
 
 
-def _save(trainer: trainer_lib.Trainer, state, key, progress, last_good, position: dict,
-          examples: int) -> Optional[int]:
+def _save(trainer: trainer_lib.Trainer, state, key, progress, position: dict,
+          examples: int) -> None:
   """Checks the tables are finite and writes the checkpoint (none for a sweep).
 
-  Returns the step of the checkpoint on disk. `position`: corpus, epoch and
-  calls done in it (the data position), global step.
+  `position`: corpus, epoch and calls done in it (the data position), global step.
   """
   config = trainer.config
   host = parallel.to_host(state)
   if not all(np.isfinite(t).all() for tables in trainer.tables(host) for t in tables.values()):
     epoch = position["epoch"] if position["calls"] else position["epoch"] - 1
     raise _diverged(config, position["step"], "a table holds non-finite values", progress.lr,
-                    epoch, last_good)
-  if not trainer.keeps_checkpoints:
-    return None
-  checkpoint.save(config.workdir, host, key, dict(
-      position, settings=checkpoint.settings(config), epochs=config.epochs, examples=examples,
-      total_words=progress.total_words, progress=progress.counters(),
-      metrics_bytes=progress.metrics_bytes()))
-  return position["step"]
+                    epoch)
+  if trainer.keeps_checkpoints:
+    checkpoint.save(config.workdir, host, key, dict(
+        position, settings=checkpoint.settings(config), epochs=config.epochs,
+        examples=examples, total_words=progress.total_words, progress=progress.counters(),
+        metrics_bytes=progress.metrics_bytes()))
 
 
-def _interrupted(trainer: trainer_lib.Trainer, step: int, epoch: int, done: float):
+def _interrupted(trainer: trainer_lib.Trainer, step: int, epoch: int, done: float,
+                 signum: int) -> Interrupted:
   if not trainer.keeps_checkpoints:
     return Interrupted(f"sweep stopped at step {step} (epoch {epoch + 1}); a sweep keeps no "
-                       "checkpoint, so start it again")
+                       "checkpoint, so start it again", 128 + signum)
   return Interrupted(f"checkpoint written at step {step} (epoch {epoch + 1}, {100 * done:.1f}% "
                      f"done) to {checkpoint.path(trainer.config.workdir)}; continue with the "
-                     "same flags and --resume")
+                     "same flags and --resume", 128 + signum)
 
 
 def _finish(trainer: trainer_lib.Trainer, corpus, host_state, timing: dict,
             epoch_records: list) -> dict:
-  """Writes every output's files; deletes the checkpoint, whose tables they now hold."""
+  """Writes every output's files to staging/, then moves them into place as one set
+  (workdir.commit), which deletes the checkpoint, whose tables they now hold."""
   config = trainer.config
   if not config.sweep:
     summary = write_outputs(config, corpus, trainer.tables(host_state)[0],
-                            dict(timing, final_epoch_loss=epoch_records[0]["epoch_loss"]))
-    os.remove(checkpoint.path(config.workdir))
+                            dict(timing, final_epoch_loss=epoch_records[0]["epoch_loss"]),
+                            folder=workdir_lib.staging(config.workdir))
+    workdir_lib.commit(config.workdir)
+    _log_summary(corpus, summary, config.workdir)
     return summary
   field = config.sweep.partition("=")[0]
   sweep_note = {"sweep": config.sweep, "variants": len(trainer.outputs),
                 "time": "train_seconds and words/s are the one program's wall time for all "
                         "variants together"}
   summaries = [write_outputs(v, corpus, params, dict(
-      timing, final_epoch_loss=r["epoch_loss"], sweep=sweep_note), report=False)
+      timing, final_epoch_loss=r["epoch_loss"], sweep=sweep_note),
+                             folder=workdir_lib.staged(config, v.workdir))
                for v, params, r in zip(trainer.outputs, trainer.tables(host_state), epoch_records)]
   summary = dict(timing, sweep=sweep_note, workdir=config.workdir, variants=[
       {field: getattr(v, field), "workdir": v.workdir, "final_epoch_loss": r["epoch_loss"]}
       for v, r in zip(trainer.outputs, epoch_records)])
-  files.write_json(os.path.join(config.workdir, "summary.json"), summary)
-  sweep_lib.report(config, field, [getattr(v, field) for v in trainer.outputs], summaries)
+  stage = workdir_lib.staging(config.workdir)
+  files.write_json(os.path.join(stage, "summary.json"), summary)
+  sweep_lib.report(config, field, [getattr(v, field) for v in trainer.outputs], summaries,
+                   folder=stage)
+  workdir_lib.commit(config.workdir)
   return dict(summary, variants=summaries)
 
 
 def write_outputs(config: Resolved, corpus, params: dict, summary: dict,
-                  report: bool = True) -> dict:
+                  folder: Optional[str] = None) -> dict:
   """Writes vectors, vocabulary, tables, evaluation, summary.json and training.png to
-  config.workdir; logs the summary block unless `report` is False (a sweep's variant)."""
-  workdir, vocab = config.workdir, corpus.vocab
+  `folder` (default config.workdir), from the metrics.jsonl there; returns the summary
+  with the evaluation. The files say where they will be read: config.workdir."""
+  folder, vocab = folder or config.workdir, corpus.vocab
   vectors_VxD = export.export_vectors(params, config.export)
-  word2vec_format.write_word2vec(os.path.join(workdir, "vectors.bin"), vocab.words, vectors_VxD)
+  vectors_path = os.path.join(folder, "vectors.bin")
+  word2vec_format.write_word2vec(vectors_path, vocab.words, vectors_VxD)
   if config.save_text:
-    word2vec_format.write_word2vec(os.path.join(workdir, "vectors.txt"), vocab.words,
+    word2vec_format.write_word2vec(os.path.join(folder, "vectors.txt"), vocab.words,
                                    vectors_VxD, binary=False)
-  vocab_lib.save(vocab, os.path.join(workdir, "vocab.txt"))
-  export.write_params(os.path.join(workdir, "params.npz"), params, vocab.words, vocab.counts)
-  results = scoring.evaluate_and_report(config, vocab.words, vectors_VxD) if config.evaluate else {}
-  summary = dict(summary, workdir=workdir)
-  files.write_json(os.path.join(workdir, "summary.json"), summary)
-  plots.training(os.path.join(workdir, "metrics.jsonl"), os.path.join(workdir, "training.png"))
-  if not report:
-    return dict(summary, eval=results)
+  vocab_lib.save(vocab, os.path.join(folder, "vocab.txt"))
+  export.write_params(os.path.join(folder, "params.npz"), params, vocab.words, vocab.counts)
+  results = scoring.evaluate_and_report(
+      config, vocab.words, vectors_VxD, os.path.join(folder, "eval.json"),
+      scoring.scored_file(vectors_path, os.path.join(config.workdir, "vectors.bin"))
+  ) if config.evaluate else {}
+  summary = dict(summary, workdir=config.workdir)
+  files.write_json(os.path.join(folder, "summary.json"), summary)
+  plots.training(os.path.join(folder, "metrics.jsonl"), os.path.join(folder, "training.png"))
+  return dict(summary, eval=results)
+
+
+def _log_summary(corpus, summary: dict, workdir: str) -> None:
   logging.info("summary\ncorpus             %d tokens (%d in the vocabulary of %d words)\n"
                "training           %.1f s, %.0fk words/s (%.0fk from the end of the first "
                "call, which compiled, at %.1f s), final epoch loss %.4f\n%s\n"
                "files in           %s", corpus.stats["tokens"], summary["tokens"],
                summary["vocab_size"], summary["train_seconds"], summary["words_per_s"] / 1e3,
                summary["steady_words_per_s"] / 1e3, summary["compile_seconds"],
-               summary["final_epoch_loss"], metrics.format_summary(results), workdir)
-  return dict(summary, eval=results)
+               summary["final_epoch_loss"], metrics.format_summary(summary["eval"]), workdir)
 
 
-def _diverged(config: Resolved, step, what, lr, epoch, last_good) -> UserError:
-  kept = (f"the last good checkpoint (step {last_good}) is kept in "
-          f"{checkpoint.path(config.workdir)}" if last_good is not None
-          else "no checkpoint had been written yet")
+def _diverged(config: Resolved, step, what, lr, epoch) -> UserError:
+  """The one line that stops a diverging run; what it says it keeps is read from the disk."""
+  held, _ = workdir_lib.left_behind(config)
   return UserError(
       f"training diverged at step {step} (epoch {epoch + 1}): {what} at learning rate "
-      f"{lr:.4g} with batch size {config.batch_size}; {kept} and earlier outputs "
-      "are untouched; lower --alpha or --batch_size and train in another --workdir")
+      f"{lr:.4g} with batch size {config.batch_size}; {held}; lower --alpha (or "
+      "--batch_size, which raises the step) and start again"
+      + (" in another --workdir, or delete that checkpoint" if os.path.exists(
+          checkpoint.path(config.workdir)) else ""))
 
 
 class _StopRequest:
-  """Set by the first Ctrl-C; the loop then checkpoints and stops."""
+  """Set by the first Ctrl-C or SIGTERM; the loop then checkpoints and stops."""
   requested = False
+  exporting = False  # the outputs are being written: they are finished first
+  signum = signal.SIGINT
+
+
+_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
 @contextlib.contextmanager
-def _ctrl_c_checkpoints(enabled: bool = True):
-  """Within: Ctrl-C asks the loop for a checkpoint and a clean stop; twice stops at once."""
+def _stop_on_signals(enabled: bool = True):
+  """Within: Ctrl-C or SIGTERM (what batch schedulers send before they kill) asks the loop
+  for a checkpoint and a clean stop; a second one stops at once (KeyboardInterrupt with
+  the signal's number, which workdir.owned turns into one line)."""
   stop = _StopRequest()
   if not enabled or threading.current_thread() is not threading.main_thread():
     yield stop  # signal handlers can only be set from the main thread
@@ -318,12 +386,15 @@ def _ctrl_c_checkpoints(enabled: bool = True):
 
   def handler(signum, frame):  # pylint: disable=unused-argument
     if stop.requested:
-      raise KeyboardInterrupt
-    stop.requested = True
-    logging.warning("Ctrl-C: writing a checkpoint after the current call (again to stop now)")
+      raise KeyboardInterrupt(signum)
+    stop.requested, stop.signum = True, signum
+    logging.warning("%s: %s (again to stop now)", _SIGNALS[signum],
+                    "finishing the outputs first" if stop.exporting
+                    else "writing a checkpoint after the current call")
 
-  previous = signal.signal(signal.SIGINT, handler)
+  previous = {s: signal.signal(s, handler) for s in _SIGNALS}
   try:
     yield stop
   finally:
-    signal.signal(signal.SIGINT, previous)
+    for s, h in previous.items():
+      signal.signal(s, h)

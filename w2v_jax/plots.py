@@ -17,6 +17,7 @@ import json
 
 import numpy as np
 
+from w2v_jax import files
 from w2v_jax.errors import UserError
 
 
@@ -37,8 +38,11 @@ def _label(ax, xlabel: str, ylabel: str) -> None:
 def _save(fig, title: str, png: str) -> str:
   fig.suptitle(title)
   fig.tight_layout()
-  fig.savefig(png, dpi=100)
-  _pyplot().close(fig)
+  try:
+    with files.atomic_write(png) as f:  # whole or not at all; a full disk is one error line
+      fig.savefig(f, format="png", dpi=100)
+  finally:
+    _pyplot().close(fig)
   return png
 
 
@@ -120,8 +124,11 @@ def words(vocab_words, vectors_VxD, query: str, png: str, method: str = "pca") -
                + (f"; arrows: {len(pairs)} pairs" if pairs else ""))
   ax.grid(alpha=0.3)
   fig.tight_layout()
-  fig.savefig(png, dpi=110)
-  plt.close(fig)
+  try:
+    with files.atomic_write(png) as f:
+      fig.savefig(f, format="png", dpi=110)
+  finally:
+    plt.close(fig)
   return png
 
 

@@ -5,7 +5,10 @@
 subsampling), learning rate, loss (recent and epoch mean, per example) and
 ETA. A checkpoint keeps its counters (`counters`), and a resumed run's
 Progress restores them and cuts metrics.jsonl back to its size at that
-checkpoint, so the metrics read as if the run had never stopped.
+checkpoint, so the metrics read as if the run had never stopped. The
+TensorBoard events go to tensorboard/ beside metrics.jsonl (both in the run's
+staging/ until its outputs move into place, workdir.py). `growth` is the
+divergence guard's measure: a call's loss per example over the session's first step's.
 """
 
 import json
@@ -15,6 +18,8 @@ import time
 from typing import Optional
 
 import numpy as np
+
+from w2v_jax import files
 
 
 def _fmt_secs(secs: float) -> str:
@@ -46,17 +51,19 @@ class Progress:
     self.window_loss = self.window_examples = 0.0
     self.lr = float("nan")
     self.epoch = 0
+    self.first_loss = None  # the loss per example of this session's first step
     if saved:
       for name in self.COUNTERS:
         setattr(self, name, saved["progress"][name])
       self.start -= saved["progress"]["elapsed_s"]
+    self.metrics_path = metrics_path
     self.metrics = _open_metrics(metrics_path, saved["metrics_bytes"] if saved else None)
     self.writer = None
     if config.tensorboard:
       import tensorboardX  # pylint: disable=import-outside-toplevel
       # purge_step: TensorBoard hides what a killed run logged after the checkpoint.
       self.writer = tensorboardX.SummaryWriter(
-          os.path.join(config.workdir, "tensorboard"),
+          os.path.join(os.path.dirname(metrics_path), "tensorboard"),
           purge_step=int(self.words) + 1 if saved else None)
 
   def counters(self) -> dict:
@@ -64,13 +71,35 @@ class Progress:
                 elapsed_s=time.time() - self.start)
 
   def metrics_bytes(self) -> int:
-    self.metrics.flush()
+    self._flush()
     return self.metrics.tell()
 
   def close(self):
-    self.metrics.close()
+    """Closes metrics.jsonl and the event files; a second call does nothing."""
+    if not self.metrics.closed:
+      self.metrics.close()
     if self.writer is not None:
       self.writer.close()
+      self.writer = None
+
+  def growth(self, loss_T, examples: int) -> float:
+    """A call's loss per example over this session's first step's; 0 for a call without
+    examples. Per example, so that an epoch's last, partial batch compares as a full one;
+    against the first step, not the first call, since a huge --alpha has diverged by the
+    end of that call. The first step's examples are the call's mean per step with a loss
+    (exact but for the call that holds an epoch's end)."""
+    if examples <= 0:
+      return 0.0
+    loss_T = np.asarray(loss_T, dtype=np.float64)
+    if self.first_loss is None and loss_T[0] > 0:
+      self.first_loss = float(loss_T[0]) * np.count_nonzero(loss_T) / examples
+    return float(loss_T.sum()) / examples / self.first_loss if self.first_loss else 0.0
+
+  def _flush(self):
+    try:
+      self.metrics.flush()
+    except OSError as e:  # a full disk: one error line (workdir.owned), not a traceback
+      raise files.WriteError(f"cannot write {self.metrics_path} ({e.strerror or e})") from None
 
   def new_epoch(self, epoch: int):
     self.kept_total += self.epoch_kept
@@ -104,8 +133,11 @@ class Progress:
 
   def log(self, kind: str = "progress"):
     r = self.record(kind)
-    self.metrics.write(json.dumps(r) + "\n")
-    self.metrics.flush()
+    try:
+      self.metrics.write(json.dumps(r) + "\n")
+    except OSError as e:
+      raise files.WriteError(f"cannot write {self.metrics_path} ({e.strerror or e})") from None
+    self._flush()
     if self.writer is not None:
       step = int(self.words)  # raw corpus words: comparable across batch sizes
       names = ("epoch_loss",) if kind == "epoch" else ("loss", "lr", "words_per_s",

@@ -23,7 +23,8 @@ def start(config) -> resolve_lib.Resolved:
   limit_cpu_threads(resolve_lib.cpu_threads(config))
   select_platform(config.platform)
   config = resolve_lib.resolve(config)  # once: every value concrete, the devices counted
-  prepare_workdir(config.workdir)
+  if config.workdir:  # "": a mode that writes beside its input (run.py)
+    prepare_workdir(config.workdir)
   return config
 
 

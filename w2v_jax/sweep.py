@@ -89,9 +89,12 @@ def variant_params(host_states: list, s: int) -> dict:
   return {name: np.asarray(table) for name, table in host_states[s].params.items()}
 
 
-def report(config: Resolved, field: str, values: list, summaries: list) -> str:
+def report(config: Resolved, field: str, values: list, summaries: list,
+           folder: str = "") -> str:
   """The variants side by side: WORKDIR/sweep.md (printed too) and, when they were
-  evaluated, WORKDIR/sweep.png of quality against the swept value."""
+  evaluated, WORKDIR/sweep.png of quality against the swept value; written to `folder`
+  (the run's staging/, workdir.py) when given."""
+  folder = folder or config.workdir
   evaluated = all(s.get("eval") for s in summaries)
   rows = []
   for value, s in zip(values, summaries):
@@ -114,10 +117,10 @@ def report(config: Resolved, field: str, values: list, summaries: list) -> str:
                     f"of them ({first['words_per_s'] / 1e3:.0f}k corpus words/s, the variants' "
                     "words together counted once); each variant's files are in its folder.",
                     ""] + lines) + "\n"
-  with files.atomic_write(os.path.join(config.workdir, "sweep.md"), "w", encoding="utf-8") as f:
+  with files.atomic_write(os.path.join(folder, "sweep.md"), "w", encoding="utf-8") as f:
     f.write(text)
   if evaluated:
-    plots.sweep(rows, field, os.path.join(config.workdir, "sweep.png"))
+    plots.sweep(rows, field, os.path.join(folder, "sweep.png"))
   logging.info("sweep summary (%s)\n%s", os.path.join(config.workdir, "sweep.md"),
                "\n".join(lines))
   return text

@@ -144,12 +144,7 @@ def corpus_path(data_dir: str, include_debian: bool = False,
 # ------------------------------------------------------------------ fetching
 
 
-def sha256_of(path: str) -> str:
-  digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-      digest.update(block)
-  return digest.hexdigest()
+sha256_of = files.sha256
 
 
 def _check_sha256(archive: Archive, path: str, advice: str) -> None:
