@@ -12,6 +12,7 @@ many examples touch the hottest rows.
 
   python experiments/large_batch_probe.py --model=skipgram --loss=ns --batch=65536
   python experiments/large_batch_probe.py --params=runs/default/params.npz ...
+  python experiments/large_batch_probe.py --rules=newton,newton+alternate   # tables in turn
 """
 
 import json
@@ -34,7 +35,8 @@ flags.DEFINE_integer("batch", 65536, "examples in the probed batch")
 flags.DEFINE_string("params", "", "a params.npz to start from (else the initial tables)")
 flags.DEFINE_string("corpus", "offline-prose", "corpus")
 flags.DEFINE_float("lr", 0.025, "learning rate of every step")
-flags.DEFINE_list("rules", ["sum", "cap", "newton"], "rules to compare")
+flags.DEFINE_list("rules", ["sum", "cap", "newton"], "rules to compare; RULE+alternate "
+                  "updates the output table first, then the input table from it")
 flags.DEFINE_integer("hot", 100, "rows counted as hot: the most used in the batch")
 FLAGS = flags.FLAGS
 
@@ -89,11 +91,23 @@ def main(argv):
   report = {"model": config.model, "loss": config.loss, "batch": FLAGS.batch,
             "start": FLAGS.params or "init"}
   seq_move = {k: np.asarray(reference[k] - params[k]) for k in ids}
+  out_table = LAYERS[config.loss].table
+  live = {"emb_in": np.asarray(batch["context_mask"] if "context_mask" in batch
+                               else batch["mask"])}
   for rule in FLAGS.rules:
-    tx_r, step = _step(config, tables, rule)
+    # "RULE+alternate": the output table's step first, then the input table's, computed
+    # with the output rows that step left (the order one example's update has).
+    base, alternate = rule.split("+")[0], rule.endswith("+alternate")
+    tx_r, step = _step(config, tables, base)
     moved = step(model_lib.init_state(params, tx_r), batch)
+    if alternate:
+      second = step(model_lib.init_state(dict(params, **{out_table: moved[out_table]}), tx_r),
+                    batch)
+      moved = dict(moved, emb_in=second["emb_in"])
     for name, ids_ in ids.items():
-      counts = np.bincount(np.asarray(ids_).ravel(), minlength=params[name].shape[0])
+      weights = live.get(name, np.ones(ids_.shape, bool)).ravel()
+      counts = np.bincount(np.asarray(ids_).ravel(), weights=weights,
+                           minlength=params[name].shape[0])
       order = np.argsort(-counts)
       hot, used = order[:FLAGS.hot], np.flatnonzero(counts)
       cold = np.setdiff1d(used, hot)
@@ -102,7 +116,7 @@ def main(argv):
         err = np.linalg.norm(move[rows] - seq_move[name][rows])
         ref = np.linalg.norm(seq_move[name][rows])
         report[f"{rule}/{name}/{label}"] = round(float(err / max(ref, 1e-30)), 3)
-      report[f"uses/{name}/top1"] = int(counts[order[0]])
+      report[f"uses/{name}/top1"] = int(counts[order[0]])  # live occurrences only
       report[f"uses/{name}/top{FLAGS.hot}"] = int(counts[order[FLAGS.hot - 1]])
   print(json.dumps(report, indent=1))
 
