@@ -93,6 +93,8 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.ERROR)  # backend probing noise
   config = config_from_flags()
+  if FLAGS["workdir"].present and not FLAGS.workdir:
+    raise UserError("--workdir must name a folder (the default is runs/default)")
   if FLAGS.mode in ("eval", "plot", "projector") and not FLAGS["workdir"].present:
     config = dataclasses.replace(config, workdir="")  # beside --vectors: scoring.output_path
   if FLAGS.mode == "prepare":

@@ -370,7 +370,6 @@ BAD_VALUES = [
     ({"phrase_min_count": 0}, "--phrase_passes and --phrase_min_count must be at least 1"),
     ({"phrase_threshold": "inf"}, "--phrase_threshold must be finite"),
     ({"phrase_threshold": "nan"}, "--phrase_threshold must be finite"),
-    ({"workdir": ""}, "--workdir must name a folder"),
     ({"analogies": ""}, "--analogies must name a file"),
     ({"dim": "100"}, "--dim must be an integer, got '100'"),
     ({"dim": 8.5}, "--dim must be an integer, got 8.5"),
@@ -388,6 +387,17 @@ def test_every_value_that_makes_no_sense_is_refused(settings, fragment):
   with pytest.raises(UserError) as e:
     resolve_lib.validate(config_lib.Config(**settings))
   assert fragment in str(e.value)
+
+
+def test_training_needs_a_workdir_and_the_flag_cannot_be_empty(tmp_path):
+  # An empty workdir means "beside --vectors" to the scoring modes only (run.py).
+  with pytest.raises(UserError, match="--workdir must name a folder"):
+    loop.train(config_lib.Config(workdir="", corpus=str(tmp_path / "none.txt")))
+  done = subprocess.run([sys.executable, os.path.join(ROOT, "run.py"), "--workdir=",
+                         "--mode=eval", "--vectors=x.bin"], capture_output=True, text=True,
+                        cwd=tmp_path, timeout=120)
+  assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+      "error: --workdir must name a folder (the default is runs/default)"], done.stderr
 
 
 def test_every_field_has_a_refused_value_or_takes_any_value_of_its_type():

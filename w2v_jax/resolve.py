@@ -100,8 +100,6 @@ def _check_domains(config: Config) -> None:
                     f"got {config.row_cap}")
   if not config.log_every_secs >= 0:  # also catches NaN; inf = no timed progress lines
     raise UserError(f"--log_every_secs must be >= 0, got {config.log_every_secs}")
-  if not config.workdir:
-    raise UserError("--workdir must name a folder (the default is runs/default)")
 
 
 def validate(config: Config) -> Config:

@@ -87,6 +87,8 @@ def outputs(workdir: str) -> list:
 def owned(config):
   """Holds config.workdir for this run; a write that fails (a full disk, no permission)
   or a second Ctrl-C ends it with one line saying what the workdir holds now."""
+  if not config.workdir:  # "" means "beside --vectors" only to the scoring modes (run.py)
+    raise UserError("--workdir must name a folder (the default is runs/default)")
   with _lock(config.workdir):
     try:
       yield
