@@ -56,10 +56,13 @@ class Size:
   quick: bool
   rerun: bool           # train again even if recorded
   scratch: str          # a fresh folder for the runs' workdirs
+  options: dict = dataclasses.field(default_factory=dict)  # a script's own string flags
 
 
-def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> Size:
-  """Parses a script's --quick and --rerun (argparse; flags stay out of w2v_jax).
+def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3),
+                options: Optional[dict] = None) -> Size:
+  """Parses a script's --quick and --rerun (argparse; flags stay out of w2v_jax), and
+  the string flags `options` names ({flag: help}; "" when not given).
 
   --quick: the default corpus (~0.5M tokens), 1 epoch, the first seed,
   written to results/<name>_quick.*: a smoke test of the script, not a result.
@@ -73,6 +76,8 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
   parser = argparse.ArgumentParser(description=doc.splitlines()[0])
   parser.add_argument("--quick", action="store_true", help="smoke test: default corpus, 1 epoch")
   parser.add_argument("--rerun", action="store_true", help="train again even if recorded")
+  for flag, help_text in (options or {}).items():
+    parser.add_argument("--" + flag, default="", help=help_text)
   args = parser.parse_args()
   if args.quick:
     name, corpus, epochs, seeds = name + QUICK_SUFFIX, "default", 1, seeds[:1]
@@ -81,7 +86,8 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3)) -> S
   scratch = tempfile.mkdtemp(prefix=name + "-")
   atexit.register(shutil.rmtree, scratch, ignore_errors=True)
   return Size(name=name, corpus=corpus, epochs=epochs, seeds=tuple(seeds), quick=args.quick,
-              rerun=args.rerun, scratch=scratch)
+              rerun=args.rerun, scratch=scratch,
+              options={flag: getattr(args, flag) for flag in options or {}})
 
 
 def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
@@ -93,6 +99,7 @@ def ensure_corpus(config: config_lib.Config) -> None:
   """Builds the offline-prose corpus if the run needs it and it is not there yet (~30 s)."""
   if config.corpus != offline.NAME:
     return
+  config = resolve_lib.resolve(config)  # the data folder a run reads, not "" (the cwd)
   try:
     datasets.resolve(config)
   except errors.UserError:
@@ -117,7 +124,7 @@ def _identity(config: config_lib.Config) -> str:
 _IDENTITY_FIELDS = config_lib.names_with_role("train", "device", "output")
 _ABSENT = object()
 # Fields added after the records were keyed, with the value every earlier run had.
-_ADDED_LATER = {"row_update": "sum", "row_cap": 64.0}
+_ADDED_LATER = {"row_update": "sum", "row_cap": 64.0, "krylov_dims": 3}
 
 
 def load_records(name: str) -> list:

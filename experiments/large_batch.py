@@ -2,6 +2,7 @@
 
   .venv/bin/python experiments/large_batch.py            # resumes where it stopped
   .venv/bin/python experiments/large_batch.py --quick    # smoke test of the script
+  .venv/bin/python experiments/large_batch.py --only=cbow-ns:65536:krylov:1,sg-ns:0:sum:2
 
 Trains the four models of the parity bar (docs/RESULTS.md: offline-prose,
 dim 100, window 5, negative 5, sample 1e-4, min_count 5, 3 epochs, seeds 1 and
@@ -17,8 +18,13 @@ experiments/large_batch_probe.py.
 The bar (issue "Large batches"): within 1 analogy point and 0.02 of WS353
 and SimLex-999 of gensim on LineSentence (docs/RESULTS.md's table) and of our
 own default batch.
+
+The whole grid is ~90 runs of 1-20 minutes on 2 cores; --only=MODEL:BATCH:RULE:SEED,...
+trains just those cells (BATCH 0 = the model's default batch; rule sum there) and
+writes the table of every run recorded so far.
 """
 
+import sys
 
 import common  # experiments/common.py
 
@@ -27,7 +33,7 @@ COMMAND = ".venv/bin/python experiments/large_batch.py"
 MODELS = {"sg-ns": ("skipgram", "ns"), "cbow-ns": ("cbow", "ns"),
           "sg-hs": ("skipgram", "hs"), "cbow-hs": ("cbow", "hs")}
 BATCHES = {"ns": (0, 4096, 65536, 262144), "hs": (0, 4096, 65536)}
-RULES = ("sum", "cap", "newton")
+RULES = ("sum", "cap", "newton", "krylov")
 # gensim on LineSentence, offline-prose, seeds 1-2 (docs/RESULTS.md): analogy %, WS353, SimLex.
 GENSIM = {"sg-ns": (12.4, 0.448, 0.218), "cbow-ns": (12.2, 0.462, 0.190),
           "sg-hs": (12.3, 0.491, 0.194), "cbow-hs": (10.2, 0.451, 0.190)}
@@ -40,6 +46,25 @@ def grid(seeds):
       for batch in sorted(BATCHES[loss], reverse=True):
         for rule in (("sum",) if batch == 0 else RULES):
           yield name, batch, rule, seed
+
+
+def parse_only(text: str) -> list:
+  """--only's cells as (model, batch, rule, seed); SystemExit(2) with one line if malformed."""
+  cells = []
+  for item in filter(None, (t.strip() for t in text.split(","))):
+    parts = item.split(":")
+    ok = len(parts) == 4 and parts[0] in MODELS and parts[1].isdigit() and parts[3].isdigit()
+    if ok:
+      model, batch, rule, seed = parts[0], int(parts[1]), parts[2], int(parts[3])
+      ok = (batch in BATCHES[MODELS[model][1]] and rule in RULES
+            and (batch != 0 or rule == "sum"))
+    if not ok:
+      print(f"error: --only takes MODEL:BATCH:RULE:SEED items (MODEL one of "
+            f"{', '.join(MODELS)}; BATCH one of the grid's, 0 = default, with rule sum; RULE "
+            f"one of {', '.join(RULES)}), got {item!r}", file=sys.stderr)
+      raise SystemExit(2)
+    cells.append((model, batch, rule, seed))
+  return cells
 
 
 def _label(batch: int, rule: str) -> str:
@@ -77,9 +102,13 @@ def write_results(name: str, records: list, quick: bool) -> None:
 
 
 def main():
-  size = common.script_size(NAME, __doc__, epochs=3, seeds=(1, 2))
-  records = []
-  for model, batch, rule, seed in grid(size.seeds):
+  size = common.script_size(NAME, __doc__, epochs=3, seeds=(1, 2),
+                            options={"only": "MODEL:BATCH:RULE:SEED,... : train only these"})
+  cells = parse_only(size.options["only"]) if size.options["only"] else list(grid(size.seeds))
+  records = [] if not size.options["only"] else [
+      r for r in common.load_records(size.name) if (r["model"], r["batch"], r["rule"],
+                                                     r["seed"]) not in cells]
+  for model, batch, rule, seed in cells:
     arch, loss = MODELS[model]
     if size.quick and batch > 4096:
       continue

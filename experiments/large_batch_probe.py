@@ -37,6 +37,7 @@ flags.DEFINE_string("corpus", "offline-prose", "corpus")
 flags.DEFINE_float("lr", 0.025, "learning rate of every step")
 flags.DEFINE_list("rules", ["sum", "cap", "newton"], "rules to compare; RULE+alternate "
                   "updates the output table first, then the input table from it")
+flags.DEFINE_float("sample", 1e-4, "subsampling threshold of the probed batch")
 flags.DEFINE_integer("hot", 100, "rows counted as hot: the most used in the batch")
 FLAGS = flags.FLAGS
 
@@ -52,7 +53,7 @@ def _batch(config, data):
 
 
 def _step(config, tables, rule):
-  tx = model_lib.make_optimizer(FLAGS.lr, rule, config.row_cap)
+  tx = model_lib.make_optimizer(FLAGS.lr, rule, config.row_cap, config.krylov_dims)
   kwargs = dict(model=config.model, loss=config.loss, negative=config.negative,
                 cbow_mean=config.cbow_mean, cbow_update=config.cbow_update, tx=tx,
                 total_words=1 << 40, alpha=FLAGS.lr, min_ratio=1e-4,
@@ -64,7 +65,8 @@ def _step(config, tables, rule):
 def main(argv):
   del argv
   config = resolve(Config(corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss,
-                          batch_size=FLAGS.batch, share_negatives=1, seed=1, epochs=1))
+                          batch_size=FLAGS.batch, share_negatives=1, seed=1, epochs=1,
+                          sample=FLAGS.sample))
   data = pipeline.prepare_data(config)
   batch, tables = _batch(config, data)
   vocab = len(data.corpus.vocab)
@@ -78,14 +80,14 @@ def main(argv):
   tx, seq_step = _step(config, tables, "sum")
   state = model_lib.init_state(params, tx)
 
-  def sequential(params):
+  def sequential(params, order):
     def body(params, example):
       one = {k: v[None] for k, v in example.items()}
       one["words_done"] = jnp.float32(0)
       return seq_step(model_lib.init_state(params, tx), one), None
-    per_example = {k: v for k, v in batch.items() if k != "words_done"}
+    per_example = {k: v[order] for k, v in batch.items() if k != "words_done"}
     return jax.lax.scan(body, params, per_example)[0]
-  reference = jax.jit(sequential)(params)
+  reference = jax.jit(sequential)(params, jnp.arange(FLAGS.batch))
   ids, _, _ = model_lib._gather(params, tables, batch, jax.random.PRNGKey(0),
                                 model=config.model, loss=config.loss, negative=config.negative)
   report = {"model": config.model, "loss": config.loss, "batch": FLAGS.batch,
@@ -98,8 +100,12 @@ def main(argv):
     # "RULE+alternate": the output table's step first, then the input table's, computed
     # with the output rows that step left (the order one example's update has).
     base, alternate = rule.split("+")[0], rule.endswith("+alternate")
-    tx_r, step = _step(config, tables, base)
-    moved = step(model_lib.init_state(params, tx_r), batch)
+    if base == "shuffled":  # the noise floor: the same examples one at a time, in another order
+      moved = jax.jit(sequential)(params, jax.random.permutation(jax.random.PRNGKey(7),
+                                                                 FLAGS.batch))
+    else:
+      tx_r, step = _step(config, tables, base)
+      moved = step(model_lib.init_state(params, tx_r), batch)
     if alternate:
       second = step(model_lib.init_state(dict(params, **{out_table: moved[out_table]}), tx_r),
                     batch)

@@ -1,5 +1,6 @@
 """experiments/common.py: records are reused, tables and plots come from the records."""
 
+import importlib
 import json
 import os
 
@@ -7,6 +8,7 @@ import pytest
 
 from experiments import common
 from w2v_jax import config as config_lib
+from w2v_jax import errors
 from w2v_jax import resolve as resolve_lib
 
 
@@ -117,8 +119,33 @@ def test_every_stored_record_is_keyed_by_a_resolved_identity():
   # it again changes nothing, so `run` finds it for the config that made it.
   for name in ("compare_output_layers", "table_2013b", "sweep_ns_exponent"):
     for record in common.load_records(name):
-      fields = json.loads(record["identity"])
+      fields = {**common._ADDED_LATER, **json.loads(record["identity"])}  # as they ran
       assert common._identity(config_lib.Config(**fields)) == record["identity"], name
+
+
+def test_ensure_corpus_builds_where_the_runs_read(monkeypatch):
+  built = []
+  def missing(config):
+    raise errors.UserError("not built")
+  monkeypatch.setattr(common.datasets, "resolve", missing)
+  monkeypatch.setattr(common.datasets, "prepare", built.append)
+  config = config_lib.Config(corpus="offline-prose")
+  common.ensure_corpus(config)
+  assert built[0].data_dir == resolve_lib.resolve(config).data_dir != ""
+
+
+def test_large_batch_only_names_cells_and_refuses_others(monkeypatch, capsys):
+  monkeypatch.syspath_prepend(os.path.join(common.ROOT, "experiments"))
+  large_batch = importlib.import_module("large_batch")
+  assert large_batch.parse_only("sg-ns:65536:krylov:1, cbow-hs:0:sum:2") == [
+      ("sg-ns", 65536, "krylov", 1), ("cbow-hs", 0, "sum", 2)]
+  for bad in ("sg-ns:65536:krylov", "sg-hs:262144:sum:1", "cbow-ns:0:krylov:1",
+              "sg-ns:65536:adam:1", "glove:0:sum:1"):
+    with pytest.raises(SystemExit) as stop:
+      large_batch.parse_only(bad)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --only takes") and err.count("\n") == 1, err
 
 
 def test_quick_outputs_are_marked_and_named_apart(tmp_path, monkeypatch):

@@ -345,6 +345,8 @@ BAD_VALUES = [
     ({"ns_exponent": float("nan")}, "--ns_exponent must be >= 0 and finite"),
     ({"row_cap": 0.5}, "--row_cap must be at least 1"),
     ({"row_cap": float("nan")}, "--row_cap must be at least 1"),
+    ({"krylov_dims": 0}, "--krylov_dims must lie in"),
+    ({"krylov_dims": 33}, "--krylov_dims must lie in"),
     ({"negative": -1}, "--negative must be >= 0"),
     ({"min_count": 0}, "--min_count must be at least 1"),
     ({"max_vocab": -5}, "--max_vocab must be >= 0"),

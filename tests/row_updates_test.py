@@ -42,8 +42,8 @@ def _setup(loss, examples, vocab=50, dim=8, seed=0):
   return params, batch, tables
 
 
-def _moved(params, batch, tables, rule, lr=0.5, cap=4.0):
-  tx = model_lib.make_optimizer(lr, rule, cap)
+def _moved(params, batch, tables, rule, lr=0.5, cap=4.0, krylov_dims=3):
+  tx = model_lib.make_optimizer(lr, rule, cap, krylov_dims)
   state = model_lib.init_state(params, tx)
   new, _ = model_lib.train_step(state, batch, jax.random.PRNGKey(0), tables, model="skipgram",
                                 loss="ns", negative=3, cbow_mean=True, cbow_update="word2vec",
@@ -62,7 +62,7 @@ def test_rules_equal_the_sum_where_every_row_is_used_once():
   params, batch, tables = _setup("ns", [(1, 2)])
   batch["negatives"] = jnp.asarray([[5, 6, 7]], jnp.int32)
   summed = _moved(params, batch, tables, "sum")
-  for rule in ("cap", "newton"):
+  for rule in ("cap", "newton", "krylov"):
     moved = _moved(params, batch, tables, rule)
     for name in summed:
       np.testing.assert_allclose(moved[name], summed[name], rtol=1e-5, atol=1e-7)
@@ -87,7 +87,55 @@ def test_newton_is_nearer_sequential_steps_than_the_sum_on_a_hot_row():
   batch["negatives"] = jnp.tile(jnp.asarray([[5, 6, 7]], jnp.int32), (64, 1))
   reference = _sequential(params, batch, tables)
   error = {}
-  for rule in ("sum", "newton"):
+  for rule in ("sum", "newton", "krylov"):
     moved = _moved(params, batch, tables, rule)
     error[rule] = sum(np.linalg.norm(params[k] + moved[k] - reference[k]) for k in params)
   assert error["newton"] < 0.5 * error["sum"], error
+  assert error["krylov"] < 0.5 * error["sum"], error
+
+
+def _quadratic_errors(dims_list, lr=0.1, n=10, d=6):
+  """One row used by n occurrences of identical quadratic terms 0.5 e' (A / n) e, e = w - w*,
+  A with eigenvalues 0.5 .. 50: n sequential steps of lr move e to (I - lr A / n)^n e, which
+  krylov(m) reaches exactly once m = d. The relative error of each rule's step."""
+  rng = np.random.default_rng(0)
+  q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+  a = (q * np.geomspace(0.5, 50.0, d)) @ q.T
+  e = rng.normal(size=d)
+  target = (np.linalg.matrix_power(np.eye(d) - lr * a / n, n) - np.eye(d)) @ e
+  ids = {"t": jnp.zeros((n,), jnp.int32)}
+  grads = {"t": jnp.asarray(np.tile(a @ e / n, (n, 1)), jnp.float32)}
+  curvature = lambda dirs: {"t": dirs["t"] @ jnp.asarray(a / n, jnp.float32)}
+  errors = {}
+  for m in dims_list:
+    if m == "sum":
+      step = -lr * np.asarray(grads["t"]).sum(0)
+    else:
+      rule = row_updates.krylov(m) if m else row_updates.newton()
+      out, _ = rule.update(grads, rule.init(grads), ids=ids, table_rows={"t": 1},
+                           curvature=curvature, lr=lr)
+      step = -lr * np.asarray(out["t"]).sum(0)
+    errors[m] = np.linalg.norm(step - target) / np.linalg.norm(target)
+  return errors
+
+
+def test_krylov_reaches_sequential_steps_on_a_quadratic_as_its_dims_grow():
+  errors = _quadratic_errors(["sum", 0, 1, 3, 6])
+  assert errors[6] < 1e-3, errors  # the whole space: exact up to float32
+  assert errors[3] < 0.5 * errors[1], errors
+  assert errors[1] < errors["sum"] and errors[0] < errors["sum"], errors
+  assert errors[1] == pytest.approx(errors[0], rel=1e-3), errors  # one direction: newton's
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 5])
+def test_symmetric_eigh_decomposes_small_symmetric_matrices(m):
+  rng = np.random.default_rng(m)
+  a = rng.normal(size=(64, m, m)).astype(np.float32)
+  a = a + np.swapaxes(a, 1, 2)
+  a[:8] = 0.0                                   # a degenerate row (a closed Krylov space)
+  a[8:16] *= 1e-6
+  lam, v = map(np.asarray, row_updates.symmetric_eigh(jnp.asarray(a)))
+  np.testing.assert_allclose(np.einsum("rij,rj,rkj->rik", v, lam, v), a, atol=2e-5)
+  np.testing.assert_allclose(np.einsum("rji,rjk->rik", v, v), np.broadcast_to(np.eye(m), a.shape),
+                             atol=2e-5)
+  np.testing.assert_allclose(np.sort(lam, 1), np.linalg.eigvalsh(a), atol=2e-5)

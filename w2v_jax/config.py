@@ -110,10 +110,15 @@ class Config:
   # How a row that many examples of a batch share moves (row_updates.py says
   # each rule's arithmetic; docs/RESULTS.md "Large batches", the measurements).
   row_update: str = _field(
-      "sum", "Rows a batch shares: sum = the sum of their updates (word2vec.c's per-example "
+      "auto", "Rows a batch shares: sum = the sum of their updates (word2vec.c's per-example "
       "step); cap = as if used at most --row_cap times; newton = as that many sequential steps "
-      "would move it on the loss's local quadratic.", choices=("sum", "cap", "newton"))
+      "would move it on the loss's local quadratic, along the summed update; krylov = the same "
+      "in --krylov_dims directions of the row's curvature; auto = sum up to the batch sizes "
+      "where it holds the quality bar, krylov above.",
+      choices=("auto", "sum", "cap", "newton", "krylov"))
   row_cap: float = _field(64.0, "--row_update=cap: the most uses a row's step counts.")
+  krylov_dims: int = _field(3, "--row_update=krylov: the directions of a row's curvature "
+                            "resolved per step (one Hessian-vector product each, per table).")
   # A deviation by default: with shared negatives it keeps a group's examples
   # unrelated (docs/RESULTS.md).
   shuffle: bool = _field(True, "Put each ~1M-token chunk's examples in random order before "

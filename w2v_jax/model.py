@@ -88,14 +88,14 @@ def learning_rate(words_done, total_words: int, alpha: float, min_ratio: float):
   return alpha * jnp.maximum(1.0 - words_done / (total_words + 1.0), min_ratio)
 
 
-def make_optimizer(alpha: float, row_update: str = "sum",
-                   row_cap: float = 64.0) -> optax.GradientTransformation:
+def make_optimizer(alpha: float, row_update: str = "sum", row_cap: float = 64.0,
+                   krylov_dims: int = 3) -> optax.GradientTransformation:
   """SGD whose learning rate train_step sets from the schedule every step, after the
   rule for rows a batch shares (row_updates.py) unless that is "sum"."""
   sgd = optax.with_extra_args_support(optax.inject_hyperparams(optax.sgd)(learning_rate=alpha))
   if row_update == "sum":
     return sgd
-  return optax.chain(row_updates.make(row_update, row_cap), sgd)
+  return optax.chain(row_updates.make(row_update, row_cap, krylov_dims), sgd)
 
 
 def _set_learning_rate(opt_state, lr):
@@ -203,7 +203,7 @@ def make_train_chunk(config, tables, total_words: int, alpha: float, mesh=None):
 def chunk_function(config, total_words: int, alpha: float, mesh=None):
   """(optimizer, make_train_chunk's function before jit, which takes the tables as
   the keyword argument `tables`): sweep.py puts several in one program."""
-  tx = make_optimizer(alpha, config.row_update, config.row_cap)
+  tx = make_optimizer(alpha, config.row_update, config.row_cap, config.krylov_dims)
   make_step = lambda tables: functools.partial(
       train_step, tables=tables, model=config.model, loss=config.loss,
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,

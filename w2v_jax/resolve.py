@@ -7,6 +7,7 @@ fields with every placeholder made concrete, computed once at the entry point
 and config.json and the checkpoint record what ran:
   alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c)
   batch_size       0 -> the default that held the quality bar for the loss
+  row_update       "auto" -> sum up to SUM_HOLDS_UP_TO examples per step, krylov above
   skipgram_layout  "auto" -> centres for hs, pairs otherwise
   share_negatives  0 -> 32, or the largest power of two dividing the batch
   path_buckets     0 -> 2 for hs in one process, else 1
@@ -35,6 +36,10 @@ from w2v_jax.output_layers import LAYERS
 
 SATURATION = 6.0  # word2vec.c's MAX_EXP
 CALL_EXAMPLES = 1 << 16  # rows per compiled call by default (steps_per_call)
+# The largest batches at which the plain sum of a shared row's updates held the
+# quality bar (docs/RESULTS.md, "Large batches"): every hs example shares the
+# tree's top nodes, so hs gives way first. Above them --row_update=auto is krylov.
+SUM_HOLDS_UP_TO = {"hs": 256, "other": 1024}
 # --sweep's fields and their types: those that leave the data stream alone (sweep.py).
 SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
 
@@ -95,6 +100,9 @@ def _check_domains(config: Config) -> None:
                     f"0.05 CBOW), got {config.alpha}")
   if not (math.isfinite(config.ns_exponent) and config.ns_exponent >= 0):
     raise UserError(f"--ns_exponent must be >= 0 and finite, got {config.ns_exponent}")
+  if not 1 <= config.krylov_dims <= 32:
+    raise UserError(f"--krylov_dims must lie in [1, 32] (each costs a Hessian-vector product "
+                    f"per table per step), got {config.krylov_dims}")
   if not (math.isfinite(config.row_cap) and config.row_cap >= 1):
     raise UserError(f"--row_cap must be at least 1 (the uses a row's step counts), "
                     f"got {config.row_cap}")
@@ -191,7 +199,7 @@ def resolve(config: Config) -> Resolved:
   cache = config.cache_dir or default_cache_dir()
   fields.update(
       alpha=config.alpha if config.alpha is not None else default_alpha(config.model),
-      batch_size=batch_size(config), skipgram_layout=skipgram_layout(config),
+      batch_size=batch_size(config), row_update=row_update(config), skipgram_layout=skipgram_layout(config),
       share_negatives=config.share_negatives or math.gcd(32, batch_size(config)),
       path_buckets=path_buckets(config), steps_per_call=steps_per_call(config),
       cpu_threads=cpu_threads(config), corpus=config.corpus or "default", cache_dir=cache,
@@ -222,6 +230,13 @@ def batch_size(config: Config) -> int:
   if config.model == "skipgram" and skipgram_layout(config) == "centres":
     return 24  # rows of a centre and up to `window` contexts: ~80 pairs
   return LAYERS[config.loss].batch_size
+
+
+def row_update(config: Config) -> str:
+  if config.row_update != "auto":
+    return config.row_update
+  limit = SUM_HOLDS_UP_TO["hs" if LAYERS[config.loss].needs_tree else "other"]
+  return "sum" if batch_size(config) <= limit else "krylov"
 
 
 def steps_per_call(config: Config) -> int:
