@@ -19,15 +19,7 @@ epochs on the half, for two thirds of the training time (Table 5).
   results/table_2013a_quick.*; a smoke test of the script, not a result.
 """
 
-import hashlib
-import os
-
-
 import common  # experiments/common.py
-from w2v_jax import config as config_lib
-from w2v_jax import datasets
-from w2v_jax import files
-from w2v_jax import resolve as resolve_lib
 
 NAME = "table_2013a"
 COMMAND = ".venv/bin/python experiments/table_2013a.py"
@@ -45,37 +37,13 @@ KEYS = ("analogy_semantic", "analogy_syntactic", "analogy_total")
 PAPER_ROW = {(0.5, 3): "3 epochs, 783M", (0.5, 1): "1 epoch, 783M", (1.0, 1): "1 epoch, 1.6B"}
 
 
-def corpus_slice(corpus: str, fraction: float) -> str:
-  """The first `fraction` of the corpus's tokens (whole lines), as a file in the cache."""
-  path = datasets.resolve(config_lib.Config(corpus=corpus))
-  if fraction >= 1.0:
-    return corpus
-  out_dir = os.path.join(resolve_lib.default_cache_dir(), "slices")
-  stat = os.stat(path)  # the source's identity: two corpora may share a file name
-  source = hashlib.sha256(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-  out = os.path.join(out_dir, f"{source.hexdigest()[:12]}-{fraction:g}.txt")
-  if os.path.exists(out):
-    return out
-  os.makedirs(out_dir, exist_ok=True)
-  with open(path, encoding="utf-8") as f:
-    total = sum(len(line.split()) for line in f)
-  with open(path, encoding="utf-8") as f, files.atomic_write(out, "w", encoding="utf-8") as g:
-    written = 0
-    for line in f:
-      if written >= fraction * total:
-        break
-      g.write(line)
-      written += len(line.split())
-  return out
-
-
 def main():
   size = common.script_size(NAME, __doc__, epochs=3, seeds=(1, 2))
   for_config = common.base_config(size.corpus, size.scratch)
   common.ensure_corpus(for_config)
   results = {}  # (model, fraction, epochs) -> records
   for fraction, epochs in SETTINGS:
-    corpus = corpus_slice(size.corpus, fraction)
+    corpus = common.corpus_slice(size.corpus, fraction)
     for model in MODELS:
       for seed in size.seeds:
         config = common.base_config(corpus, size.scratch, model=model, loss="hs", dim=100,
