@@ -124,6 +124,9 @@ def slice_path(corpus: str, fraction: float, by_passage: bool = False) -> str:
     return corpus
   config, path = _resolved_source(corpus)
   if by_passage:
+    if config.corpus != offline.NAME:
+      raise errors.UserError(f"slices by passage need --corpus={offline.NAME}, whose build "
+                             f"records its passages; {corpus!r} can be sliced by line")
     with open(os.path.join(os.path.dirname(path), "manifest.json"), encoding="utf-8") as f:
       name = f"{json.load(f)['sha256'][:12]}-passages-{fraction:g}.txt"
   else:
@@ -147,10 +150,7 @@ def corpus_slice(corpus: str, fraction: float, by_passage: bool = False) -> str:
     return out
   config, path = _resolved_source(corpus)
   ends = None  # line numbers after which a unit ends; None: every line
-  if by_passage:
-    if config.corpus != offline.NAME:
-      raise errors.UserError(f"slices by passage need --corpus={offline.NAME}, whose build "
-                             f"records its passages; {corpus!r} can be sliced by line")
+  if by_passage:  # offline-prose: slice_path has checked
     lines_P = offline.passage_lines(
         config.data_dir, offline.selected_sources(config.include_debian,
                                                   config.include_nlp_corpus),

@@ -306,6 +306,7 @@ def pictures(size: common.Size, records: dict) -> str:
   record = min(records[(arm, largest)], key=lambda r: r["seed"])
   png = os.path.join(common.RESULTS_DIR, f"{NAME}_figure2"
                      f"{common.QUICK_SUFFIX if size.quick else ''}.png")
+  os.makedirs(common.RESULTS_DIR, exist_ok=True)
   drawn = paper_pictures.figure2(png, record["pictures"], common.marked_title(
       size.name, "2013b Figure 2") + f"\nfrom ours: {arm}, {size.corpus}, seed {record['seed']}")
   missing = record["pictures"]["figure2"]["missing"]

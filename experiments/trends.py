@@ -84,8 +84,8 @@ def _crossing_text(trend: Trend, largest: float) -> str:
   ahead = trend.crossing() / largest
   if ahead > FAR:
     return (f"it would reach 0 only at ~{tokens_text(trend.crossing())} tokens, {ahead:,.0f}x "
-            f"our largest slice: too far beyond the data (over {FAR:.0f}x) for the "
-            "extrapolation to be warranted")
+            f"our largest slice: too far beyond the data (over {FAR:.0f}x), so that "
+            "extrapolation is not warranted")
   return (f"if it continues, it reaches 0 at ~{tokens_text(trend.crossing())} tokens "
           f"({ahead:.1f}x our largest slice)")
 
