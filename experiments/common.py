@@ -341,6 +341,12 @@ def busy_note(records: Sequence[dict]) -> str:
 QUICK_SUFFIX = "_quick"  # script_size's --quick names: results/<name>_quick.*
 
 
+def size_curve(*keys: str) -> str:
+  """Links to corpus_size.md's curves of these contrasts (its sections' anchors), for a paper
+  table's verdicts: how each contrast moves with the size of the corpus."""
+  return ", ".join(f"[corpus_size.md#{key}](corpus_size.md#{key})" for key in keys)
+
+
 def marked_title(name: str, title: str) -> str:
   """A --quick smoke run's tables and figures say so in their title: they are no result."""
   return f"SMOKE RUN (--quick), not a result: {title}" if name.endswith(QUICK_SUFFIX) else title

@@ -35,7 +35,7 @@ data: trends that point toward the papers' signs, with crossings within reach of
 corpus. A trend within its error of flat says nothing either way.
 
   --estimate: the runs not yet recorded and their time, from the records of comparable
-  runs in results/*.jsonl (rate_for); trains nothing.
+  runs in results/*.jsonl (experiments/budget.py); trains nothing.
   --quick: the default corpus (~0.5M tokens, sliced by line), slices 1/4, 1/2 and all,
   seed 1, written to results/corpus_size_quick.*; a smoke test of the script, not a result.
 """
@@ -345,7 +345,8 @@ def write_results(size: common.Size, records: dict) -> None:
       + "\n\n".join(contrast_section(c) for c in curves),
       "## Two of the papers' pictures from our vectors\n\n" + pictures(size, records),
       "## Notes\n\n"
-      f"Corpus: {size.corpus}, sliced {'by whole passages' if size.corpus == offline.NAME else 'by line'}"
+      f"Corpus: {size.corpus}, sliced "
+      f"{'by whole passages' if size.corpus == offline.NAME else 'by line'}"
       f" into nested prefixes ({slices} tokens in the vocabulary), the 3-epoch sides of the "
       "equal-words pairs on the first third of each. Recipe A (table_2013a.py): "
       f"{recipe(RECIPE_A)}; recipe B (table_2013b.py): {recipe(RECIPE_B)}; the library's "

@@ -201,7 +201,9 @@ def verdict_text(groups) -> str:
           "stated."),
       f"Analogy total at t = 1e-5 minus t = 0: {quality:+.1f} points: " + (
           "not worse, as the paper has it." if quality >= 0 else
-          "worse, so the paper's 'equal or better quality' does not reproduce on this corpus."),
+          "worse, so the paper's 'equal or better quality' does not reproduce on this corpus.")
+      + " Against corpus size (1 epoch): "
+      + common.size_curve("subsample-1e-5", "subsample-1e-4") + ".",
       f"Rare-word analogies at t = 1e-5 minus t = 0: {rare:+.1f} points: " + (
           "better, consistent with the paper's rare-word claim." if rare > 0 else
           "not better, so the rare-word claim does not show on this measure."),

@@ -126,7 +126,9 @@ def findings(results) -> list:
     lines.append(f"- Skip-gram - CBOW, {what}, all data, 3 epochs: {diff:+.1f} points "
                  f"({'clear' if clear else 'within twice the seed std'}); paper: {paper:+.1f}. "
                  f"The ordering {'reproduces' if same else 'does not reproduce'}"
-                 + (f"; the size is {diff / paper:.0%} of the paper's." if same else "."))
+                 + (f"; the size is {diff / paper:.0%} of the paper's." if same else ".")
+                 + (f" Against corpus size: {common.size_curve('sg-cbow-' + what)}."
+                    if what != "total" else ""))
   for model in MODELS:
     more_epochs, clear_e = compare((model, 0.5, 3), (model, 0.5, 1), "analogy_total")
     more_data, clear_d = compare((model, 1.0, 1), (model, 0.5, 3), "analogy_total")
@@ -143,7 +145,8 @@ def findings(results) -> list:
         f"{paper['1 epoch, 1.6B'] - paper['3 epochs, 783M']:+.1f}), in {t_full1:.0f} s "
         f"against {t_half3:.0f} s. More epochs on the same data "
         f"{'help, as in the paper' if more_epochs > 0 and clear_e else 'do not clearly help'}; "
-        f"the paper's more-data-instead-of-epochs trade-off {data_verdict}.")
+        f"the paper's more-data-instead-of-epochs trade-off {data_verdict}. At equal words "
+        f"processed, against corpus size: {common.size_curve('epochs-' + model)}.")
   return lines
 
 
