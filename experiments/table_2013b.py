@@ -32,6 +32,7 @@ import tempfile
 
 import common  # experiments/common.py
 from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import sampling
 
 NAME = "table_2013b"
@@ -146,7 +147,8 @@ def claims(rows: dict) -> str:
 def kept_fraction(corpus: str, sample: float) -> float:
   """Expected fraction of the vocabulary's tokens that subsampling at `sample` keeps."""
   config = common.base_config(corpus, tempfile.mkdtemp(prefix="table_2013b-"), sample=sample)
-  counts_V = pipeline.prepare_data(config).corpus.vocab.counts.astype(float)
+  # Resolved: the data folder a run reads, not "" (the cwd), where offline-prose is not.
+  counts_V = pipeline.prepare_data(resolve_lib.resolve(config)).corpus.vocab.counts.astype(float)
   return float(counts_V @ sampling.keep_probabilities(counts_V, sample) / counts_V.sum())
 
 
