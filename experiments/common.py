@@ -15,6 +15,7 @@ apart from one taken on a quiet machine.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -56,13 +57,14 @@ class Size:
   quick: bool
   rerun: bool           # train again even if recorded
   scratch: str          # a fresh folder for the runs' workdirs
-  options: dict = dataclasses.field(default_factory=dict)  # a script's own string flags
+  options: dict = dataclasses.field(default_factory=dict)  # a script's own flags: strings, switches
 
 
 def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3),
-                options: Optional[dict] = None) -> Size:
-  """Parses a script's --quick and --rerun (argparse; flags stay out of w2v_jax), and
-  the string flags `options` names ({flag: help}; "" when not given).
+                options: Optional[dict] = None, switches: Optional[dict] = None) -> Size:
+  """Parses a script's --quick and --rerun (argparse; flags stay out of w2v_jax), the
+  string flags `options` names ({flag: help}; "" when not given) and the on/off flags
+  `switches` names ({flag: help}; False when not given), both into Size.options.
 
   --quick: the default corpus (~0.5M tokens), 1 epoch, the first seed,
   written to results/<name>_quick.*: a smoke test of the script, not a result.
@@ -78,6 +80,8 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3),
   parser.add_argument("--rerun", action="store_true", help="train again even if recorded")
   for flag, help_text in (options or {}).items():
     parser.add_argument("--" + flag, default="", help=help_text)
+  for flag, help_text in (switches or {}).items():
+    parser.add_argument("--" + flag, action="store_true", help=help_text)
   args = parser.parse_args()
   if args.quick:
     name, corpus, epochs, seeds = name + QUICK_SUFFIX, "default", 1, seeds[:1]
@@ -87,7 +91,8 @@ def script_size(name: str, doc: str, epochs: int, seeds: tuple = (1, 2, 3),
   atexit.register(shutil.rmtree, scratch, ignore_errors=True)
   return Size(name=name, corpus=corpus, epochs=epochs, seeds=tuple(seeds), quick=args.quick,
               rerun=args.rerun, scratch=scratch,
-              options={flag: getattr(args, flag) for flag in options or {}})
+              options={flag: getattr(args, flag) for flag in {**(options or {}),
+                                                              **(switches or {})}})
 
 
 def base_config(corpus: str, scratch: str, **overrides) -> config_lib.Config:
@@ -105,6 +110,71 @@ def ensure_corpus(config: config_lib.Config) -> None:
   except errors.UserError:
     print(f"building --corpus={offline.NAME} (once; see README)", flush=True)
     datasets.prepare(config)
+
+
+def slice_path(corpus: str, fraction: float, by_passage: bool = False) -> str:
+  """Where corpus_slice keeps the first `fraction` of `corpus`: a file in the cache's
+  slices/ folder, or the corpus itself at fraction 1 (so those runs are the corpus's own).
+
+  A slice by passage is named by the corpus's content (its manifest's sha256), so the
+  records keyed by the name hold on any machine with that corpus; a slice by line keeps
+  the name table_2013a's records were made with (the source's path, size and mtime).
+  """
+  if fraction >= 1.0:
+    return corpus
+  config, path = _resolved_source(corpus)
+  if by_passage:
+    if config.corpus != offline.NAME:
+      raise errors.UserError(f"slices by passage need --corpus={offline.NAME}, whose build "
+                             f"records its passages; {corpus!r} can be sliced by line")
+    with open(os.path.join(os.path.dirname(path), "manifest.json"), encoding="utf-8") as f:
+      name = f"{json.load(f)['sha256'][:12]}-passages-{fraction:g}.txt"
+  else:
+    stat = os.stat(path)  # the source's identity: two corpora may share a file name
+    source = f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+    name = f"{hashlib.sha256(source.encode()).hexdigest()[:12]}-{fraction:g}.txt"
+  return os.path.join(config.cache_dir, "slices", name)
+
+
+def corpus_slice(corpus: str, fraction: float, by_passage: bool = False) -> str:
+  """The first `fraction` of the corpus's tokens, built once at slice_path.
+
+  The slice ends at the first unit end where the tokens so far reach fraction x total,
+  so a smaller fraction's slice is a prefix of a larger one's (nested slices). The unit
+  is a line (a sentence), or with `by_passage` a whole passage of offline-prose (the
+  consecutive sentences of one document that its build shuffled as one piece; where they
+  end: offline.passage_lines), which keeps a slice from ending inside one.
+  """
+  out = slice_path(corpus, fraction, by_passage)
+  if out == corpus or os.path.exists(out):
+    return out
+  config, path = _resolved_source(corpus)
+  ends = None  # line numbers after which a unit ends; None: every line
+  if by_passage:  # offline-prose: slice_path has checked
+    lines_P = offline.passage_lines(
+        config.data_dir, offline.selected_sources(config.include_debian,
+                                                  config.include_nlp_corpus),
+        offline.corpus_name(config.include_debian, config.include_nlp_corpus))
+    ends = set(np.cumsum(lines_P).tolist())
+  with open(path, encoding="utf-8") as f:
+    target = fraction * sum(len(line.split()) for line in f)
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  with open(path, encoding="utf-8") as f, files.atomic_write(out, "w", encoding="utf-8") as g:
+    written = 0
+    for line_no, line in enumerate(f, 1):
+      g.write(line)
+      written += len(line.split())
+      if written >= target and (ends is None or line_no in ends):
+        break
+  return out
+
+
+def _resolved_source(corpus: str) -> tuple:
+  """(the resolved config of a run on `corpus`, the corpus's file), building offline-prose
+  first if needed: the data folder is the one a run reads, not "" (the cwd)."""
+  ensure_corpus(config_lib.Config(corpus=corpus))
+  config = resolve_lib.resolve(config_lib.Config(corpus=corpus))
+  return config, datasets.resolve(config)
 
 
 def _identity(config: config_lib.Config) -> str:
@@ -135,6 +205,12 @@ def load_records(name: str) -> list:
     return [json.loads(line) for line in f if line.strip()]
 
 
+def recorded(name: str, config: config_lib.Config) -> Optional[dict]:
+  """The record of `config` in results/<name>.jsonl (keyed by its resolved identity), or None."""
+  identity = _identity(config)
+  return next((r for r in load_records(name) if r["identity"] == identity), None)
+
+
 def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
         trainer: Callable = loop.train, extra: Sequence[str] = ()) -> dict:
   """Trains and evaluates `config` unless results/<name>.jsonl already has it; returns its record.
@@ -144,11 +220,10 @@ def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
   further numbers a custom `trainer` put in its summary's "eval" dict, kept
   in the record next to the standard metrics.
   """
+  found = None if rerun else recorded(name, config)
+  if found:
+    return found
   identity = _identity(config)
-  if not rerun:
-    for record in load_records(name):
-      if record["identity"] == identity:
-        return record
   summary, host_note = _train(name, config, trainer)
   record = dict(labels, identity=identity, **metrics_of(summary),
                 **{key: summary["eval"][key] for key in extra}, **host_note)
@@ -266,6 +341,12 @@ def busy_note(records: Sequence[dict]) -> str:
 QUICK_SUFFIX = "_quick"  # script_size's --quick names: results/<name>_quick.*
 
 
+def size_curve(*keys: str) -> str:
+  """Links to corpus_size.md's curves of these contrasts (its sections' anchors), for a paper
+  table's verdicts: how each contrast moves with the size of the corpus."""
+  return ", ".join(f"[corpus_size.md#{key}](corpus_size.md#{key})" for key in keys)
+
+
 def marked_title(name: str, title: str) -> str:
   """A --quick smoke run's tables and figures say so in their title: they are no result."""
   return f"SMOKE RUN (--quick), not a result: {title}" if name.endswith(QUICK_SUFFIX) else title
@@ -335,7 +416,6 @@ def plot_metrics(name: str, xs: Sequence, groups: dict, xlabel: str, title: str,
 
 def run_key(config: config_lib.Config) -> str:
   """A short name for a configuration: a hash of the identity `run` keys its records by."""
-  import hashlib  # pylint: disable=import-outside-toplevel
   return hashlib.sha1(_identity(config).encode()).hexdigest()[:16]
 
 

@@ -163,7 +163,8 @@ def reading(rows: dict) -> str:
   out = f"With t = 1e-5 the word-analogy total goes {changes} (%). "
   if all(b < a for a, b in drops.values()):
     out += ("Both lose, the reverse of the paper's gain from subsampling (Table 3, phrase "
-            "analogies: NEG-5 24 -> 27, HS-Huffman 19 -> 47), so it does not reproduce here. "
+            "analogies: NEG-5 24 -> 27, HS-Huffman 19 -> 47), so it does not reproduce here "
+            f"(on words, not phrases, against corpus size: {common.size_curve('subsample-1e-5')}). "
             "t = 1e-5 keeps few tokens of a 10M-token corpus, so the subsampled runs are "
             "probably undertrained (table_2013b.md saw the same); these runs do not test that "
             "explanation. ")

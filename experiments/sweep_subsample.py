@@ -34,6 +34,7 @@ from w2v_jax import gensim_data
 from w2v_jax import loop
 from w2v_jax import metrics
 from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import word2vec_format
 
 NAME = "sweep_subsample"
@@ -70,7 +71,7 @@ def trainer(config):
   words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(config.workdir, "vectors.bin"))
   summary["eval"]["analogy_rare"] = rare_analogy_accuracy(words, vectors_VxD,
                                                           config.restrict_vocab)
-  data = pipeline.prepare_data(config)
+  data = pipeline.prepare_data(resolve_lib.resolve(config))  # the data folder the run read
   counts_V = data.corpus.vocab.counts
   summary["eval"]["kept_fraction"] = float((data.keep_V * counts_V).sum() / counts_V.sum())
   return summary
@@ -201,7 +202,9 @@ def verdict_text(groups) -> str:
           "stated."),
       f"Analogy total at t = 1e-5 minus t = 0: {quality:+.1f} points: " + (
           "not worse, as the paper has it." if quality >= 0 else
-          "worse, so the paper's 'equal or better quality' does not reproduce on this corpus."),
+          "worse, so the paper's 'equal or better quality' does not reproduce on this corpus.")
+      + " Against corpus size (1 epoch): "
+      + common.size_curve("subsample-1e-5", "subsample-1e-4") + ".",
       f"Rare-word analogies at t = 1e-5 minus t = 0: {rare:+.1f} points: " + (
           "better, consistent with the paper's rare-word claim." if rare > 0 else
           "not better, so the rare-word claim does not show on this measure."),

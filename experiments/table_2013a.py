@@ -19,15 +19,7 @@ epochs on the half, for two thirds of the training time (Table 5).
   results/table_2013a_quick.*; a smoke test of the script, not a result.
 """
 
-import hashlib
-import os
-
-
 import common  # experiments/common.py
-from w2v_jax import config as config_lib
-from w2v_jax import datasets
-from w2v_jax import files
-from w2v_jax import resolve as resolve_lib
 
 NAME = "table_2013a"
 COMMAND = ".venv/bin/python experiments/table_2013a.py"
@@ -45,37 +37,13 @@ KEYS = ("analogy_semantic", "analogy_syntactic", "analogy_total")
 PAPER_ROW = {(0.5, 3): "3 epochs, 783M", (0.5, 1): "1 epoch, 783M", (1.0, 1): "1 epoch, 1.6B"}
 
 
-def corpus_slice(corpus: str, fraction: float) -> str:
-  """The first `fraction` of the corpus's tokens (whole lines), as a file in the cache."""
-  path = datasets.resolve(config_lib.Config(corpus=corpus))
-  if fraction >= 1.0:
-    return corpus
-  out_dir = os.path.join(resolve_lib.default_cache_dir(), "slices")
-  stat = os.stat(path)  # the source's identity: two corpora may share a file name
-  source = hashlib.sha256(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-  out = os.path.join(out_dir, f"{source.hexdigest()[:12]}-{fraction:g}.txt")
-  if os.path.exists(out):
-    return out
-  os.makedirs(out_dir, exist_ok=True)
-  with open(path, encoding="utf-8") as f:
-    total = sum(len(line.split()) for line in f)
-  with open(path, encoding="utf-8") as f, files.atomic_write(out, "w", encoding="utf-8") as g:
-    written = 0
-    for line in f:
-      if written >= fraction * total:
-        break
-      g.write(line)
-      written += len(line.split())
-  return out
-
-
 def main():
   size = common.script_size(NAME, __doc__, epochs=3, seeds=(1, 2))
   for_config = common.base_config(size.corpus, size.scratch)
   common.ensure_corpus(for_config)
   results = {}  # (model, fraction, epochs) -> records
   for fraction, epochs in SETTINGS:
-    corpus = corpus_slice(size.corpus, fraction)
+    corpus = common.corpus_slice(size.corpus, fraction)
     for model in MODELS:
       for seed in size.seeds:
         config = common.base_config(corpus, size.scratch, model=model, loss="hs", dim=100,
@@ -158,7 +126,9 @@ def findings(results) -> list:
     lines.append(f"- Skip-gram - CBOW, {what}, all data, 3 epochs: {diff:+.1f} points "
                  f"({'clear' if clear else 'within twice the seed std'}); paper: {paper:+.1f}. "
                  f"The ordering {'reproduces' if same else 'does not reproduce'}"
-                 + (f"; the size is {diff / paper:.0%} of the paper's." if same else "."))
+                 + (f"; the size is {diff / paper:.0%} of the paper's." if same else ".")
+                 + (f" Against corpus size: {common.size_curve('sg-cbow-' + what)}."
+                    if what != "total" else ""))
   for model in MODELS:
     more_epochs, clear_e = compare((model, 0.5, 3), (model, 0.5, 1), "analogy_total")
     more_data, clear_d = compare((model, 1.0, 1), (model, 0.5, 3), "analogy_total")
@@ -175,7 +145,8 @@ def findings(results) -> list:
         f"{paper['1 epoch, 1.6B'] - paper['3 epochs, 783M']:+.1f}), in {t_full1:.0f} s "
         f"against {t_half3:.0f} s. More epochs on the same data "
         f"{'help, as in the paper' if more_epochs > 0 and clear_e else 'do not clearly help'}; "
-        f"the paper's more-data-instead-of-epochs trade-off {data_verdict}.")
+        f"the paper's more-data-instead-of-epochs trade-off {data_verdict}. At equal words "
+        f"processed, against corpus size: {common.size_curve('epochs-' + model)}.")
   return lines
 
 

@@ -32,6 +32,7 @@ import tempfile
 
 import common  # experiments/common.py
 from w2v_jax import pipeline
+from w2v_jax import resolve as resolve_lib
 from w2v_jax import sampling
 
 NAME = "table_2013b"
@@ -48,6 +49,11 @@ PAPER = {"NEG-5": (38, 63, 54, 59), "NEG-15": (97, 63, 58, 61), "HS-Huffman": (4
          "NCE-5": (38, 60, 45, 53), "NEG-5, 1e-5 subsampling": (14, 61, 58, 60),
          "NEG-15, 1e-5 subsampling": (36, 61, 61, 61),
          "HS-Huffman, 1e-5 subsampling": (21, 52, 59, 55)}
+# (a, b, metric) -> corpus_size.py's contrast of the same a - b against corpus size.
+SIZE_CURVES = {("NEG-5", "HS-Huffman", "analogy_total"): "neg-hs",
+               ("NEG-5, 1e-5 subsampling", "NEG-5", "analogy_total"): "subsample-1e-5",
+               ("NEG-5, 1e-5 subsampling", "NEG-5", "analogy_semantic"):
+                   "subsample-1e-5-semantic"}
 COLUMNS = (common.TIME, ("analogy_syntactic", "syntactic %", 100.0),
            ("analogy_semantic", "semantic %", 100.0), ("analogy_total", "total %", 100.0),
            ("ws353", "WS353 rho", 1.0), ("simlex", "SimLex rho", 1.0))
@@ -68,20 +74,24 @@ def train_all(size: common.Size) -> dict:
   return rows
 
 
-def judge(ours: tuple, paper_diff: float, what: str) -> str:
-  """One line: does our difference (mean, std) have the paper's sign, beyond the seed noise?"""
+def judge(ours: tuple, paper_diff: float, what: str, curve: str = "") -> str:
+  """One line: does our difference (mean, std) have the paper's sign, beyond the seed noise?
+  `curve` names corpus_size.md's section of the same contrast against corpus size."""
   diff, noise = ours
+  size = f" Against corpus size: {common.size_curve(curve)}." if curve else ""
   if paper_diff == 0:
     same = abs(diff) <= noise
     return (f"- {what}: paper no change, ours {diff:+.1f} (noise ±{noise:.1f}): "
-            + ("reproduces (within the seed noise)." if same else "**does not reproduce**."))
+            + ("reproduces (within the seed noise)." if same else "**does not reproduce**.")
+            + size)
   if abs(diff) <= noise:
     verdict = "within the seed noise here, so not reproduced"
   elif (diff > 0) == (paper_diff > 0):
     verdict = "reproduces (same sign)"
   else:
     verdict = "**does not reproduce** (opposite sign)"
-  return f"- {what}: paper {paper_diff:+.0f}, ours {diff:+.1f} (noise ±{noise:.1f}): {verdict}."
+  return (f"- {what}: paper {paper_diff:+.0f}, ours {diff:+.1f} (noise ±{noise:.1f}): "
+          f"{verdict}.{size}")
 
 
 def difference(rows: dict, a: str, b: str, key: str, scale: float = 100.0) -> tuple:
@@ -112,14 +122,15 @@ def claims(rows: dict) -> str:
                ("NEG-15", "NEG-5"), ("NEG-5" + sub, "HS-Huffman" + sub),
                ("NEG-15" + sub, "NEG-5" + sub)):
     out.append(judge(difference(rows, a, b, "analogy_total"), PAPER[a][3] - PAPER[b][3],
-                     f"{a} minus {b}, total"))
+                     f"{a} minus {b}, total", SIZE_CURVES.get((a, b, "analogy_total"), "")))
   for method in ("NEG-5", "NEG-15", "HS-Huffman"):
     for key, col, title in (("analogy_semantic", 2, "semantic"),
                             ("analogy_syntactic", 1, "syntactic"),
                             ("analogy_total", 3, "total")):
       out.append(judge(difference(rows, method + sub, method, key),
                        PAPER[method + sub][col] - PAPER[method][col],
-                       f"subsampling's effect on {method}, {title}"))
+                       f"subsampling's effect on {method}, {title}",
+                       SIZE_CURVES.get((method + sub, method, key), "")))
   out += ["", "Time (ratios of mean training time; the paper's from its minutes):"]
   for a, b in (("NEG-15", "NEG-5"), ("HS-Huffman", "NEG-5"), ("NCE-5", "NEG-5"),
                ("NEG-5", "NEG-5" + sub), ("NEG-15", "NEG-15" + sub),
@@ -136,7 +147,8 @@ def claims(rows: dict) -> str:
 def kept_fraction(corpus: str, sample: float) -> float:
   """Expected fraction of the vocabulary's tokens that subsampling at `sample` keeps."""
   config = common.base_config(corpus, tempfile.mkdtemp(prefix="table_2013b-"), sample=sample)
-  counts_V = pipeline.prepare_data(config).corpus.vocab.counts.astype(float)
+  # Resolved: the data folder a run reads, not "" (the cwd), where offline-prose is not.
+  counts_V = pipeline.prepare_data(resolve_lib.resolve(config)).corpus.vocab.counts.astype(float)
   return float(counts_V @ sampling.keep_probabilities(counts_V, sample) / counts_V.sum())
 
 

@@ -141,6 +141,27 @@ def test_rebuild_from_cached_archives_is_byte_identical(fixtures, tmp_path):
   assert manifests[0] == manifests[1]
 
 
+def test_passage_index_is_written_rebuilt_and_checked(fixtures, monkeypatch):
+  data_dir, sources = fixtures
+  monkeypatch.setattr(oc, "PASSAGE_TOKENS", 8)  # passages of one and of two sentences
+  path = oc.build(str(data_dir), sources, QUESTIONS)
+  lines = open(path, encoding="ascii").read().splitlines()
+  written_P = oc.passage_lines(str(data_dir), sources)  # the build's own index
+  assert written_P.sum() == len(lines) and written_P.min() >= 1 and 4 < len(written_P) < len(lines)
+  # A corpus built before the index existed gets it from the archives, the same boundaries.
+  index = os.path.join(os.path.dirname(path), oc.PASSAGES_FILE)
+  os.remove(index)
+  assert oc.passage_lines(str(data_dir), sources).tolist() == written_P.tolist()
+  assert os.path.exists(index)
+  # A corpus.txt that its archives no longer give is refused, never indexed by guesswork.
+  os.remove(index)
+  with open(path, "a", encoding="ascii") as f:
+    f.write("a sentence added by hand\n")
+  with pytest.raises(UserError, match="cannot index the passages"):
+    oc.passage_lines(str(data_dir), sources)
+  assert not os.path.exists(index)
+
+
 def test_changed_checksum_is_refused(fixtures):
   data_dir, sources = fixtures
   (data_dir / "downloads" / sources[0].archive.filename).write_bytes(b"other bytes")

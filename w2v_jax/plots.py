@@ -7,7 +7,8 @@
                                PCA (or t-SNE, where scikit-learn is installed)
                                of the query words with labels; "a:b" pairs
                                are drawn as arrows a -> b, Mikolov et al.
-                               2013b Figure 2 (--mode=plot, Embeddings.plot)
+                               2013b Figure 2 (--mode=plot, Embeddings.plot);
+                               project() and word_map() are its two halves
   sweep(rows, field, png)      analogy and word similarity against the swept
                                value (a --sweep's WORKDIR/sweep.png)
 matplotlib draws with its file-only Agg backend, so no screen is needed.
@@ -70,7 +71,7 @@ def training(metrics_path: str, png: str) -> str:
   return _save(fig, f"training: {len(epoch_ends)} epoch(s), {int(words[-1]):,} words", png)
 
 
-def _project(points_NxD: np.ndarray, method: str) -> np.ndarray:
+def project(points_NxD: np.ndarray, method: str = "pca") -> np.ndarray:
   """2-D coordinates: the top two principal components, or t-SNE."""
   if method == "tsne":
     try:
@@ -110,8 +111,17 @@ def words(vocab_words, vectors_VxD, query: str, png: str, method: str = "pca") -
   missing = [w for w in wanted if w not in index]
   if missing:
     raise UserError(f"not in the vocabulary: {', '.join(missing)}")
-  points_Nx2 = _project(np.asarray(vectors_VxD, np.float64)[[index[w] for w in wanted]], method)
-  at = dict(zip(wanted, points_Nx2))
+  points_Nx2 = project(np.asarray(vectors_VxD, np.float64)[[index[w] for w in wanted]], method)
+  return word_map(wanted, points_Nx2, pairs, png,
+                  f"{len(wanted)} words, {method.upper()} of their vectors"
+                  + (f"; arrows: {len(pairs)} pairs" if pairs else ""))
+
+
+def word_map(labels, points_Nx2, pairs, png: str, title: str) -> str:
+  """Labelled 2-D points with an arrow a -> b for each (a, b) pair: `words`' picture, or one
+  drawn later from coordinates a script kept (experiments/paper_pictures.py)."""
+  points_Nx2 = np.asarray(points_Nx2, np.float64)
+  at = dict(zip(labels, points_Nx2))
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(7, 6))
   ax.scatter(points_Nx2[:, 0], points_Nx2[:, 1], s=14, color="tab:blue")
@@ -120,8 +130,7 @@ def words(vocab_words, vectors_VxD, query: str, png: str, method: str = "pca") -
   for a, b in pairs:
     ax.annotate("", xy=at[b], xytext=at[a],
                 arrowprops={"arrowstyle": "->", "color": "grey", "linewidth": 0.8})
-  ax.set_title(f"{len(wanted)} words, {method.upper()} of their vectors"
-               + (f"; arrows: {len(pairs)} pairs" if pairs else ""))
+  ax.set_title(title)
   ax.grid(alpha=0.3)
   fig.tight_layout()
   try:

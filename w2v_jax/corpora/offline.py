@@ -11,6 +11,7 @@ writes
 
     DATA_DIR/offline-prose[+debian][+nlp-corpus]/corpus.txt
     DATA_DIR/offline-prose[+debian][+nlp-corpus]/manifest.json
+    DATA_DIR/offline-prose[+debian][+nlp-corpus]/passages.npy  (where passages end)
 
 (DATA_DIR = --data_dir, default CACHE_DIR/data). Archives are kept in
 DATA_DIR/downloads, so a rebuild needs no network and gives the same bytes.
@@ -47,6 +48,7 @@ BOILERPLATE_DOCUMENTS = 5  # a sentence seen in this many documents of a source 
 PASSAGE_TOKENS = 1000      # shuffling unit: consecutive sentences of one document
 SHUFFLE_SEED = 0
 COVERAGE_VOCAB = 30_000
+PASSAGES_FILE = "passages.npy"  # sentences per passage, in file order (passage_lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -329,10 +331,10 @@ def analogy_coverage(counts: collections.Counter, questions: dict[str, list],
   return result
 
 
-def write_corpus(folder: str, name: str, sources: Sequence[Source], paths: Sequence[str],
-                 questions: dict[str, list]) -> dict:
-  """Writes folder/corpus.txt and folder/manifest.json; returns the manifest."""
-  os.makedirs(folder)
+def shuffled_passages(sources: Sequence[Source], paths: Sequence[str]) -> tuple[list, list]:
+  """The corpus's passages (lists of sentences) in the order corpus.txt holds them, and
+  each source's manifest entry: the build's own steps, so an index made from them later
+  (passage_lines) has the boundaries of the file that was written."""
   passages, entries = [], []
   for source, path in zip(sources, paths):
     start = time.time()
@@ -345,13 +347,23 @@ def write_corpus(folder: str, name: str, sources: Sequence[Source], paths: Seque
                     "version": a.version, "archive": a.filename, "sha256": a.sha256,
                     "members": source.members, "licence": source.licence, **text.stats})
   order = np.random.default_rng(SHUFFLE_SEED).permutation(len(passages))
+  return [passages[i] for i in order], entries
+
+
+def write_corpus(folder: str, name: str, sources: Sequence[Source], paths: Sequence[str],
+                 questions: dict[str, list]) -> dict:
+  """Writes folder/corpus.txt, its passage index and folder/manifest.json; returns the
+  manifest."""
+  os.makedirs(folder)
+  passages, entries = shuffled_passages(sources, paths)
   counts = collections.Counter()
   path = os.path.join(folder, "corpus.txt")
   with open(path, "w", encoding="ascii", newline="\n") as f:
-    for i in order:
-      for line in passages[i]:
+    for passage in passages:
+      for line in passage:
         f.write(line + "\n")
         counts.update(line.split())
+  np.save(os.path.join(folder, PASSAGES_FILE), np.array([len(p) for p in passages], np.int64))
   manifest = {
       "corpus": name,
       "recipe_version": RECIPE_VERSION,
@@ -372,6 +384,34 @@ def write_corpus(folder: str, name: str, sources: Sequence[Source], paths: Seque
     json.dump(manifest, f, indent=2)
     f.write("\n")
   return manifest
+
+
+def passage_lines(data_dir: str, sources: Sequence[Source], name: str = NAME) -> np.ndarray:
+  """Sentences (lines) per passage of data_dir/name/corpus.txt, in file order: where its
+  passages end, which the text itself does not mark (most are whole short documents).
+
+  Read from the folder's PASSAGES_FILE; a corpus built before the build wrote one gets it
+  here, once (~30 s for offline-prose), from the cached archives by the build's own steps,
+  kept only if their text is corpus.txt's, byte for byte (its sha256).
+  """
+  folder = os.path.join(data_dir, name)
+  index = os.path.join(folder, PASSAGES_FILE)
+  if os.path.exists(index):
+    return np.load(index)
+  logging.info("indexing the passages of %s (once)", name)
+  downloads = os.path.join(data_dir, "downloads")
+  passages, _ = shuffled_passages(sources, [fetch(s.archive, downloads) for s in sources])
+  digest = hashlib.sha256()
+  for passage in passages:
+    digest.update("".join(line + "\n" for line in passage).encode("ascii"))
+  if digest.hexdigest() != sha256_of(os.path.join(folder, "corpus.txt")):
+    raise UserError(f"cannot index the passages of {folder}: its archives no longer give its "
+                    f"corpus.txt (another recipe or package version); rebuild it: delete "
+                    f"{folder} and run python run.py --mode=prepare --corpus={name}")
+  lines_P = np.array([len(p) for p in passages], np.int64)
+  with files.atomic_write(index) as f:  # a file object: np.save would append .npy to a name
+    np.save(f, lines_P)
+  return lines_P
 
 
 def build(data_dir: str, sources: Sequence[Source], questions: dict[str, list],
