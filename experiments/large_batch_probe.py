@@ -13,6 +13,8 @@ many examples touch the hottest rows.
   python experiments/large_batch_probe.py --model=skipgram --loss=ns --batch=65536
   python experiments/large_batch_probe.py --params=runs/default/params.npz ...
   python experiments/large_batch_probe.py --rules=newton,newton+alternate   # tables in turn
+  python experiments/large_batch_probe.py --rules=shuffled,sum,krylov   # shuffled: the noise
+      # floor, the same examples applied one at a time in another order
 """
 
 import json
@@ -38,6 +40,7 @@ flags.DEFINE_float("lr", 0.025, "learning rate of every step")
 flags.DEFINE_list("rules", ["sum", "cap", "newton"], "rules to compare; RULE+alternate "
                   "updates the output table first, then the input table from it")
 flags.DEFINE_float("sample", 1e-4, "subsampling threshold of the probed batch")
+flags.DEFINE_integer("krylov_dims", 3, "--krylov_dims of the krylov rule")
 flags.DEFINE_integer("hot", 100, "rows counted as hot: the most used in the batch")
 FLAGS = flags.FLAGS
 
@@ -66,7 +69,7 @@ def main(argv):
   del argv
   config = resolve(Config(corpus=FLAGS.corpus, model=FLAGS.model, loss=FLAGS.loss,
                           batch_size=FLAGS.batch, share_negatives=1, seed=1, epochs=1,
-                          sample=FLAGS.sample))
+                          sample=FLAGS.sample, krylov_dims=FLAGS.krylov_dims))
   data = pipeline.prepare_data(config)
   batch, tables = _batch(config, data)
   vocab = len(data.corpus.vocab)

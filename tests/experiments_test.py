@@ -158,3 +158,14 @@ def test_quick_outputs_are_marked_and_named_apart(tmp_path, monkeypatch):
     assert f.readline().startswith("# SMOKE RUN (--quick), not a result: Demo table")
   assert os.path.basename(path) == "demo_quick.md"
   assert common.marked_title("demo", "Demo table") == "Demo table"
+
+
+def test_large_batch_shortfall_is_against_the_better_of_gensim_and_our_default(monkeypatch):
+  monkeypatch.syspath_prepend(os.path.join(common.ROOT, "experiments"))
+  large_batch = importlib.import_module("large_batch")
+  # cbow-ns: gensim 12.2 / 0.462 / 0.190, ours at the default batch 11.6 / 0.446 / 0.180.
+  at = lambda a, w, s: {"analogy_total": a / 100, "ws353": w, "simlex": s}
+  assert large_batch.shortfall("cbow-ns", [at(11.3, 0.45, 0.175), at(11.1, 0.44, 0.171)]) == []
+  assert large_batch.shortfall("cbow-ns", [at(10.7, 0.468, 0.179)]) == ["analogy 0.5"]
+  assert large_batch.shortfall("cbow-ns", [at(12.0, 0.43, 0.160)]) == ["WS353 0.012",
+                                                                     "SimLex 0.010"]

@@ -336,13 +336,14 @@ def test_path_buckets_are_refused_where_they_cannot_apply(tmp_path):
   assert resolve_lib.path_buckets(config_lib.Config(loss="ns")) == 1
 
 
-def test_row_update_auto_is_sum_up_to_its_bar_and_krylov_above():
+def test_row_update_auto_is_sum_up_to_its_bar_and_a_curvature_rule_above():
   rule = lambda **kw: resolve_lib.resolve(config_lib.Config(**kw)).row_update
   assert rule(loss="ns") == rule(loss="hs") == rule(loss="hs", model="cbow") == "sum"
   assert rule(loss="ns", batch_size=1024) == "sum"
   assert rule(loss="ns", batch_size=2048) == "krylov"
   assert rule(loss="hs", model="cbow", batch_size=256) == "sum"
-  assert rule(loss="hs", model="cbow", batch_size=512) == "krylov"
+  assert rule(loss="hs", model="cbow", batch_size=512) == "newton"
+  assert rule(loss="hs", batch_size=65536) == "newton"
   assert rule(loss="ns", batch_size=65536, row_update="sum") == "sum"  # asked for: kept
   resolved = resolve_lib.resolve(config_lib.Config(batch_size=65536))
   assert resolve_lib.resolve(resolved) == resolved

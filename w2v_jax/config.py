@@ -114,7 +114,7 @@ class Config:
       "step); cap = as if used at most --row_cap times; newton = as that many sequential steps "
       "would move it on the loss's local quadratic, along the summed update; krylov = the same "
       "in --krylov_dims directions of the row's curvature; auto = sum up to the batch sizes "
-      "where it holds the quality bar, krylov above.",
+      "where it holds the quality bar (1024, hs 256), krylov above (newton for hs).",
       choices=("auto", "sum", "cap", "newton", "krylov"))
   row_cap: float = _field(64.0, "--row_update=cap: the most uses a row's step counts.")
   krylov_dims: int = _field(3, "--row_update=krylov: the directions of a row's curvature "

@@ -7,7 +7,8 @@ fields with every placeholder made concrete, computed once at the entry point
 and config.json and the checkpoint record what ran:
   alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c)
   batch_size       0 -> the default that held the quality bar for the loss
-  row_update       "auto" -> sum up to SUM_HOLDS_UP_TO examples per step, krylov above
+  row_update       "auto" -> sum up to SUM_HOLDS_UP_TO examples per step, above it
+                   LARGE_BATCH_RULE: krylov (ns, nce, softmax) or newton (hs)
   skipgram_layout  "auto" -> centres for hs, pairs otherwise
   share_negatives  0 -> 32, or the largest power of two dividing the batch
   path_buckets     0 -> 2 for hs in one process, else 1
@@ -38,8 +39,12 @@ SATURATION = 6.0  # word2vec.c's MAX_EXP
 CALL_EXAMPLES = 1 << 16  # rows per compiled call by default (steps_per_call)
 # The largest batches at which the plain sum of a shared row's updates held the
 # quality bar (docs/RESULTS.md, "Large batches"): every hs example shares the
-# tree's top nodes, so hs gives way first. Above them --row_update=auto is krylov.
+# tree's top nodes, so hs gives way first. Above them --row_update=auto takes the
+# rule that scored best at 65,536 (analogy, seed 1): krylov for ns (CBOW 10.7
+# against newton's 6.9), newton for hs (skip-gram 9.1 against krylov's 5.2, CBOW
+# 8.2 against 7.3); neither holds the bar there yet.
 SUM_HOLDS_UP_TO = {"hs": 256, "other": 1024}
+LARGE_BATCH_RULE = {"hs": "newton", "other": "krylov"}
 # --sweep's fields and their types: those that leave the data stream alone (sweep.py).
 SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int}
 
@@ -235,8 +240,8 @@ def batch_size(config: Config) -> int:
 def row_update(config: Config) -> str:
   if config.row_update != "auto":
     return config.row_update
-  limit = SUM_HOLDS_UP_TO["hs" if LAYERS[config.loss].needs_tree else "other"]
-  return "sum" if batch_size(config) <= limit else "krylov"
+  kind = "hs" if LAYERS[config.loss].needs_tree else "other"
+  return "sum" if batch_size(config) <= SUM_HOLDS_UP_TO[kind] else LARGE_BATCH_RULE[kind]
 
 
 def steps_per_call(config: Config) -> int:
