@@ -173,10 +173,11 @@ def train(config: Config) -> dict:
 
 def _log_start(trainer: trainer_lib.Trainer, corpus, n: int) -> None:
   config = trainer.config
-  logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d, "
-               "alpha %g, on %d %s device(s), tables %s%s", config.model, config.loss, n,
-               config.epochs, len(corpus.vocab), config.dim, config.batch_size,
-               config.alpha, trainer.mesh.size, config.platform, config.table_sharding,
+  logging.info("training %s-%s: %d words x %d epochs, vocabulary %d, dim %d, batch %d "
+               "(shared rows: %s), alpha %g, on %d %s device(s), tables %s%s", config.model,
+               config.loss, n, config.epochs, len(corpus.vocab), config.dim, config.batch_size,
+               config.row_update, config.alpha, trainer.mesh.size, config.platform,
+               config.table_sharding,
                f"; --sweep={config.sweep}: {len(trainer.outputs)} variants in one program"
                if config.sweep else "")
 

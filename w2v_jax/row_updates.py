@@ -187,8 +187,11 @@ def krylov(m: int) -> optax.GradientTransformationExtraArgs:
 
   The basis is orthonormalised per row as it grows (Gram-Schmidt); a direction
   already in the span is dropped (zeroed), and its eigenvalue 0 contributes nothing.
-  G is in the span, so a row used once (phi = 1 where lr H <= 1) moves by G, as with sum. Occurrences share their row's step equally, so model.py's
-  scatter-add puts the step back together.
+  G is in the span, so a row used once (phi = 1 where lr H <= 1) moves by G, as with
+  sum. Occurrences share their row's step equally, so model.py's scatter-add puts the
+  step back together. Each table's products hold the other tables fixed: where both
+  partners of an example are hot that misses their coupling (the tests' one pair used
+  64 times at lr 0.5: 6.4 from the sequential result against newton's joint 3.4).
   """
   def update(updates, state, params=None, *, ids, table_rows, curvature, lr, **extra):  # pylint: disable=unused-argument
     out = dict(updates)
