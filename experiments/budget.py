@@ -27,10 +27,15 @@ OVERHEAD_S = 6.0
 # Per corpus file not yet built (a slice): writing it and its token cache; table_2013a's
 # first run on its half spent 64 s beyond its training there (a busy machine).
 NEW_FILE_S = 60.0
+# Above this many examples a step is a large batch (docs/RESULTS.md), priced apart.
+LARGE_BATCH = 1024
 
 
 def _cost_key(fields: dict) -> tuple:
-  return fields["model"], fields["loss"], fields["dim"], fields["sample"]
+  # Large batches and their shared-row rules change the step's program: at 65,536 with
+  # krylov a skip-gram-hs token cost 36 us against 3-8 at the default batch of 24 or 32.
+  return (fields["model"], fields["loss"], fields["dim"], fields["sample"],
+          fields["batch_size"] > LARGE_BATCH, fields["row_update"])
 
 
 def recorded_rates() -> list:
@@ -45,7 +50,7 @@ def recorded_rates() -> list:
     for record in common.load_records(name):
       if "sweep" in record or not record.get("tokens") or "train_seconds" not in record:
         continue
-      fields = json.loads(record["identity"])
+      fields = {**common._ADDED_LATER, **json.loads(record["identity"])}  # as it ran
       rates.append((_cost_key(fields),
                     record["train_seconds"] / record["tokens"] / fields["epochs"],
                     record.get("other_cores", 0.0), record.get("finished", ""), name))
@@ -76,7 +81,7 @@ def rate_for(config, rates: list) -> tuple:
   if same:
     best = _least_disturbed(same)
     return best[1], f"{best[4]} ({best[2]:.2f} other cores)"
-  other_dim = [r for r in rates if (r[0][0], r[0][1], r[0][3]) == (key[0], key[1], key[3])]
+  other_dim = [r for r in rates if r[0][:2] + r[0][3:] == key[:2] + key[3:]]
   if other_dim:
     best = _least_disturbed(other_dim)
     scale = max(1.0, key[2] / best[0][2])

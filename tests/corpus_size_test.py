@@ -1,6 +1,7 @@
 """experiments/corpus_size.py and its helpers: nested slices of whole passages, the trend
 and what it may claim, equal-time contrasts, the estimate, and the report from records."""
 
+import dataclasses
 import importlib
 import json
 import math
@@ -188,15 +189,19 @@ def test_estimate_uses_the_least_disturbed_comparable_record(mods):
   ns = config_lib.Config(corpus="default", model="skipgram", loss="ns", dim=100, sample=0.0,
                          epochs=2)
   os.makedirs(common.RESULTS_DIR)
+  large = dataclasses.replace(ns, batch_size=65536, row_update="krylov")
   rows = [_record(common, ns, 40.0, 1e6, 1.5, "2026-11-22 10:00:00"),   # busy: 20 us/token
           _record(common, ns, 10.0, 1e6, 0.0, "2026-11-20 10:00:00"),   # quiet: 5 us/token
+          _record(common, large, 90.0, 1e6, 0.0, "2026-12-01 09:00:00"),  # another program
           dict(_record(common, ns, 1.0, 1e6, 0.0, "2026-12-01 10:00:00"), sweep="dim=1,2")]
   with open(os.path.join(common.RESULTS_DIR, "other.jsonl"), "w", encoding="utf-8") as f:
     f.writelines(json.dumps(r) + "\n" for r in rows)
   rates = budget.recorded_rates()
-  assert len(rates) == 2  # the sweep's time is all its variants'
+  assert len(rates) == 3  # the sweep's time is all its variants'
   rate, basis = budget.rate_for(ns, rates)
   assert rate == pytest.approx(5e-6) and basis.startswith("other (0.00")
+  rate, _ = budget.rate_for(large, rates)
+  assert rate == pytest.approx(45e-6)  # 90 s / 1e6 tokens / 2 epochs
   rate, basis = budget.rate_for(config_lib.Config(corpus="default", loss="ns", dim=300,
                                                   sample=0.0), rates)
   assert rate == pytest.approx(15e-6) and "at dim 100, x3" in basis
