@@ -11,7 +11,13 @@ whole sweep; each configuration still compiles once). Time is the training
 wall time from summary.json (compilation included, evaluation excluded). Each
 record also keeps `other_cores`: the CPU that other processes of the machine
 used during the run, in cores, so a time taken on a busy machine can be told
-apart from one taken on a quiet machine.
+apart from one taken on a quiet machine, and `xla_threads`: the size of the XLA
+CPU thread pools it trained with. XLA sizes them once per process, when JAX's
+CPU client starts, so the first run sizes them for every later one, as run.py
+does for its one run (runtime.start); a run that wants another size is warned
+about. (Before this, a script's runs trained on pools of every core, two XLA
+threads where run.py uses one for the sparse losses, while their records said
+cpu_threads 1.)
 """
 
 import dataclasses
@@ -34,6 +40,7 @@ from w2v_jax import files
 from w2v_jax import loop
 from w2v_jax import record
 from w2v_jax import resolve as resolve_lib
+from w2v_jax import runtime
 from w2v_jax.corpora import offline
 
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
@@ -220,6 +227,7 @@ def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
   further numbers a custom `trainer` put in its summary's "eval" dict, kept
   in the record next to the standard metrics.
   """
+  _xla_threads(config)  # before anything starts JAX (resolving the identity can)
   found = None if rerun else recorded(name, config)
   if found:
     return found
@@ -241,6 +249,7 @@ def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = 
   variants), so sweep records never stand in for separate runs, nor the
   reverse. Each record gets the swept field's value as a label.
   """
+  _xla_threads(config)  # before anything starts JAX
   field, _ = resolve_lib.sweep_values(config)
   variants = resolve_lib.sweep_variants(config)
   identities = [_identity(dataclasses.replace(v, sweep=config.sweep)) for v in variants]
@@ -257,8 +266,31 @@ def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = 
   return records
 
 
+_XLA_THREADS = []  # the pool size this process's runs train with, once known; 0: unknown
+
+
+def _xla_threads(config: config_lib.Config) -> int:
+  """Sizes XLA's CPU pools for this process's runs at the first; the size they have."""
+  wanted = resolve_lib.cpu_threads(config)
+  if not _XLA_THREADS:
+    # Private, but the one way to know whether the pools can still be sized.
+    from jax._src import xla_bridge  # pylint: disable=import-outside-toplevel
+    if xla_bridge.backends_are_initialized():
+      _XLA_THREADS.append(0)
+    else:
+      runtime.limit_cpu_threads(wanted)
+      _XLA_THREADS.append(min(wanted, len(os.sched_getaffinity(0))))
+  if _XLA_THREADS[0] != min(wanted, len(os.sched_getaffinity(0))):
+    print(f"warning: this run wants {wanted} XLA CPU threads, but this process's pools have "
+          f"{_XLA_THREADS[0] or 'an unknown number of'} (set when JAX started); its time is "
+          "not what run.py would take", flush=True)
+  return _XLA_THREADS[0]
+
+
 def _train(name: str, config: config_lib.Config, trainer: Callable):
-  """Trains in a fresh workdir; returns the summary and how busy the rest of the machine was."""
+  """Trains in a fresh workdir; returns the summary, how busy the rest of the machine
+  was and the XLA pool size it trained with."""
+  threads = _XLA_THREADS[0]  # run() and run_sweep() sized the pools first
   ensure_corpus(config)
   workdir = os.path.join(config.workdir, f"{name}-{len(load_records(name))}-{os.getpid()}")
   config = dataclasses.replace(config, workdir=workdir)
@@ -268,7 +300,7 @@ def _train(name: str, config: config_lib.Config, trainer: Callable):
   summary = trainer(config)
   wall = time.time() - start
   others = record.busy_cpu_seconds() - busy0 - (_own_cpu_seconds() - own0)
-  return summary, {"other_cores": round(max(others, 0.0) / wall, 2),
+  return summary, {"other_cores": round(max(others, 0.0) / wall, 2), "xla_threads": threads,
                    "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 

@@ -25,7 +25,8 @@ FIGURE2_PAIRS = (("china", "beijing"), ("russia", "moscow"), ("japan", "tokyo"),
                  ("spain", "madrid"), ("portugal", "lisbon"))
 # Mikolov et al. 2013a, Table 8: for a relationship a - b, three questions "a is to b as
 # c is to ?" and the answer the paper's best vectors gave (skip-gram, 300 dimensions,
-# 783M words), right or wrong as printed there (small: larger, uranium: plutonium).
+# 783M words), right or wrong as printed there (small: larger, uranium: plutonium); checked
+# against the text of arXiv:1301.3781v3.
 TABLE8 = (
     ("france", "paris", (("italy", "rome"), ("japan", "tokyo"), ("florida", "tallahassee"))),
     ("big", "bigger", (("small", "larger"), ("cold", "colder"), ("quick", "quicker"))),

@@ -3,6 +3,8 @@
 import importlib
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -169,3 +171,31 @@ def test_large_batch_shortfall_is_against_the_better_of_gensim_and_our_default(m
   assert large_batch.shortfall("cbow-ns", [at(10.7, 0.468, 0.179)]) == ["analogy 0.5"]
   assert large_batch.shortfall("cbow-ns", [at(12.0, 0.43, 0.160)]) == ["WS353 0.012",
                                                                      "SimLex 0.010"]
+
+
+def test_runs_train_on_the_pools_run_py_would_size(tmp_path):
+  """In a fresh process the first run sizes XLA's CPU pools as run.py does (one thread for
+  the sparse losses), records it, and warns about a later run that wants another size."""
+  script = f"""
+import json, os, sys
+sys.path.insert(0, {os.path.join(common.ROOT, "experiments")!r})
+import common
+from w2v_jax import config as config_lib
+common.RESULTS_DIR = {str(tmp_path)!r}
+summary = lambda c: {{"train_seconds": 1.0, "words_per_s": 1.0, "tokens": 10, "vocab_size": 5,
+                     "final_epoch_loss": 1.0, "eval": {{"analogy": {{"total": 0.1, "semantic": 0.1,
+                     "syntactic": 0.1}}, "ws353": {{"spearman": 0.1}}, "simlex": {{"spearman": 0.1}}}}}}
+def trainer(config):
+  import jax.numpy as jnp
+  (jnp.ones(4) + 1).block_until_ready()  # the CPU client starts inside the first run
+  return summary(config)
+for loss, cpu_threads in (("ns", 0), ("ns", 2)):
+  config = config_lib.Config(corpus="default", workdir={str(tmp_path / "w")!r}, loss=loss,
+                             cpu_threads=cpu_threads)
+  print(json.dumps(common.run("t", config, {{"c": cpu_threads}}, trainer=trainer)["xla_threads"]))
+"""
+  out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       check=True, cwd=common.ROOT).stdout
+  threads = [line for line in out.splitlines() if line.isdigit()]
+  assert threads == ["1", "1"], out  # both trained on the first run's pools
+  assert out.count("wants 2 XLA CPU threads, but this process's pools have 1") == 1, out
