@@ -18,7 +18,6 @@ import os
 
 import common  # experiments/common.py
 from w2v_jax import datasets
-from w2v_jax import resolve as resolve_lib
 
 # Per run, beyond its training time: data preparation, evaluation and a script's own
 # numbers. Between consecutive records of table_2013b (offline-prose, a busy machine) 2-10 s
@@ -76,7 +75,7 @@ def rate_for(config, rates: list) -> tuple:
   cost grows more slowly than the dim) and kept where ours is smaller; else the slowest
   record of all.
   """
-  key = _cost_key(dataclasses.asdict(resolve_lib.resolve(config)))
+  key = _cost_key(dataclasses.asdict(common.resolve(config)))
   same = [r for r in rates if r[0] == key]
   if same:
     best = _least_disturbed(same)
@@ -95,7 +94,7 @@ def rate_for(config, rates: list) -> tuple:
 
 def corpus_tokens(corpus: str) -> int:
   """Tokens of the whole corpus: its manifest's count where it has one, else counted."""
-  path = datasets.resolve(resolve_lib.resolve(common.base_config(corpus, "")))
+  path = datasets.resolve(common.resolve(common.base_config(corpus, "")))
   manifest = os.path.join(os.path.dirname(path), "manifest.json")
   if os.path.exists(manifest):
     with open(manifest, encoding="utf-8") as f:

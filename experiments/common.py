@@ -111,7 +111,7 @@ def ensure_corpus(config: config_lib.Config) -> None:
   """Builds the offline-prose corpus if the run needs it and it is not there yet (~30 s)."""
   if config.corpus != offline.NAME:
     return
-  config = resolve_lib.resolve(config)  # the data folder a run reads, not "" (the cwd)
+  config = resolve(config)  # the data folder a run reads, not "" (the cwd)
   try:
     datasets.resolve(config)
   except errors.UserError:
@@ -180,7 +180,7 @@ def _resolved_source(corpus: str) -> tuple:
   """(the resolved config of a run on `corpus`, the corpus's file), building offline-prose
   first if needed: the data folder is the one a run reads, not "" (the cwd)."""
   ensure_corpus(config_lib.Config(corpus=corpus))
-  config = resolve_lib.resolve(config_lib.Config(corpus=corpus))
+  config = resolve(config_lib.Config(corpus=corpus))
   return config, datasets.resolve(config)
 
 
@@ -193,7 +193,7 @@ def _identity(config: config_lib.Config) -> str:
   added since (_ADDED_LATER) is left out while it holds the value that every
   earlier run had, so the records stay keyed as they were.
   """
-  resolved = dataclasses.asdict(resolve_lib.resolve(config))
+  resolved = dataclasses.asdict(resolve(config))
   return json.dumps({name: resolved[name] for name in _IDENTITY_FIELDS
                      if _ADDED_LATER.get(name, _ABSENT) != resolved[name]}, sort_keys=True)
 
@@ -227,7 +227,7 @@ def run(name: str, config: config_lib.Config, labels: dict, rerun: bool = False,
   further numbers a custom `trainer` put in its summary's "eval" dict, kept
   in the record next to the standard metrics.
   """
-  _xla_threads(config)  # before anything starts JAX (resolving the identity can)
+  _xla_threads(config)  # the first run's wish, before anything else starts JAX
   found = None if rerun else recorded(name, config)
   if found:
     return found
@@ -267,6 +267,13 @@ def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = 
 
 
 _XLA_THREADS = []  # the pool size this process's runs train with, once known; 0: unknown
+
+
+def resolve(config: config_lib.Config):
+  """resolve_lib.resolve, with this process's XLA pools sized first: resolving a config
+  without a platform starts JAX (it counts the devices), which fixes the pools' size."""
+  _xla_threads(config)
+  return resolve_lib.resolve(config)
 
 
 def _xla_threads(config: config_lib.Config) -> int:

@@ -45,7 +45,6 @@ from w2v_jax import datasets
 from w2v_jax import files
 from w2v_jax import loop
 from w2v_jax import metrics
-from w2v_jax import resolve as resolve_lib
 
 NAME = "compare_output_layers"
 COMMAND = "taskset -c 0 .venv/bin/python experiments/compare_output_layers.py"
@@ -125,7 +124,7 @@ def main():
   source_config = config_lib.Config(corpus=named, workdir=scratch)
   common.ensure_corpus(source_config)
   corpus = slice_corpus(datasets.resolve(source_config), tokens,
-                        resolve_lib.resolve(source_config).cache_dir)
+                        common.resolve(source_config).cache_dir)
   trainer = trainer_keeping_neighbours(name)
   rows, configs = {}, {}
   for model, loss in itertools.product(("skipgram", "cbow"), LOSSES):

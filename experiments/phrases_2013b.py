@@ -38,7 +38,6 @@ from w2v_jax import errors
 from w2v_jax import loop
 from w2v_jax import metrics
 from w2v_jax import phrases
-from w2v_jax import resolve as resolve_lib
 from w2v_jax import word2vec_format
 
 NAME = "phrases_2013b"
@@ -70,7 +69,7 @@ def _phrase_questions() -> str:
 def phrase_corpus(corpus: str) -> tuple:
   """Builds (once) the two-pass phrase text of `corpus` in the cache; (its path, the table
   rows of phrases.tsv). The path names the settings, so records keyed by it stay apart."""
-  config = resolve_lib.resolve(config_lib.Config(corpus=corpus, platform="cpu"))
+  config = common.resolve(config_lib.Config(corpus=corpus, platform="cpu"))
   common.ensure_corpus(config)
   source = datasets.resolve(config)
   folder = os.path.join(config.cache_dir, "phrases",

@@ -34,7 +34,6 @@ from w2v_jax import gensim_data
 from w2v_jax import loop
 from w2v_jax import metrics
 from w2v_jax import pipeline
-from w2v_jax import resolve as resolve_lib
 from w2v_jax import word2vec_format
 
 NAME = "sweep_subsample"
@@ -71,7 +70,7 @@ def trainer(config):
   words, vectors_VxD = word2vec_format.read_word2vec(os.path.join(config.workdir, "vectors.bin"))
   summary["eval"]["analogy_rare"] = rare_analogy_accuracy(words, vectors_VxD,
                                                           config.restrict_vocab)
-  data = pipeline.prepare_data(resolve_lib.resolve(config))  # the data folder the run read
+  data = pipeline.prepare_data(common.resolve(config))  # the data folder the run read
   counts_V = data.corpus.vocab.counts
   summary["eval"]["kept_fraction"] = float((data.keep_V * counts_V).sum() / counts_V.sum())
   return summary

@@ -32,7 +32,6 @@ import tempfile
 
 import common  # experiments/common.py
 from w2v_jax import pipeline
-from w2v_jax import resolve as resolve_lib
 from w2v_jax import sampling
 
 NAME = "table_2013b"
@@ -148,7 +147,7 @@ def kept_fraction(corpus: str, sample: float) -> float:
   """Expected fraction of the vocabulary's tokens that subsampling at `sample` keeps."""
   config = common.base_config(corpus, tempfile.mkdtemp(prefix="table_2013b-"), sample=sample)
   # Resolved: the data folder a run reads, not "" (the cwd), where offline-prose is not.
-  counts_V = pipeline.prepare_data(resolve_lib.resolve(config)).corpus.vocab.counts.astype(float)
+  counts_V = pipeline.prepare_data(common.resolve(config)).corpus.vocab.counts.astype(float)
   return float(counts_V @ sampling.keep_probabilities(counts_V, sample) / counts_V.sum())
 
 

@@ -174,8 +174,9 @@ def test_large_batch_shortfall_is_against_the_better_of_gensim_and_our_default(m
 
 
 def test_runs_train_on_the_pools_run_py_would_size(tmp_path):
-  """In a fresh process the first run sizes XLA's CPU pools as run.py does (one thread for
-  the sparse losses), records it, and warns about a later run that wants another size."""
+  """In a fresh process the first resolve or run sizes XLA's CPU pools as run.py does (one
+  thread for the sparse losses), records it, and warns about a later run that wants another
+  size."""
   script = f"""
 import json, os, sys
 sys.path.insert(0, {os.path.join(common.ROOT, "experiments")!r})
@@ -189,6 +190,7 @@ def trainer(config):
   import jax.numpy as jnp
   (jnp.ones(4) + 1).block_until_ready()  # the CPU client starts inside the first run
   return summary(config)
+common.resolve(config_lib.Config(corpus="default"))  # counts the devices: JAX starts here
 for loss, cpu_threads in (("ns", 0), ("ns", 2)):
   config = config_lib.Config(corpus="default", workdir={str(tmp_path / "w")!r}, loss=loss,
                              cpu_threads=cpu_threads)
