@@ -267,6 +267,7 @@ def run_sweep(name: str, config: config_lib.Config, labels: dict, rerun: bool = 
 
 
 _XLA_THREADS = []  # the pool size this process's runs train with, once known; 0: unknown
+_WARNED = set()    # the other sizes runs wanted (each warned about once)
 
 
 def resolve(config: config_lib.Config):
@@ -287,7 +288,8 @@ def _xla_threads(config: config_lib.Config) -> int:
     else:
       runtime.limit_cpu_threads(wanted)
       _XLA_THREADS.append(min(wanted, len(os.sched_getaffinity(0))))
-  if _XLA_THREADS[0] != min(wanted, len(os.sched_getaffinity(0))):
+  if _XLA_THREADS[0] != min(wanted, len(os.sched_getaffinity(0))) and wanted not in _WARNED:
+    _WARNED.add(wanted)
     print(f"warning: this run wants {wanted} XLA CPU threads, but this process's pools have "
           f"{_XLA_THREADS[0] or 'an unknown number of'} (set when JAX started); its time is "
           "not what run.py would take", flush=True)
