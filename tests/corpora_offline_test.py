@@ -262,3 +262,15 @@ def test_text8_is_found_or_explained(tmp_path, monkeypatch):
   monkeypatch.setenv("W2V_JAX_TEXT8", "/somewhere/text8")
   assert datasets.resolve(config) == "/somewhere/text8"
   assert datasets.resolve(dataclasses.replace(config, text8_path="/x/t8")) == "/x/t8"
+
+
+def test_a_config_not_resolved_yet_builds_in_the_cache_not_the_cwd(tmp_path, monkeypatch):
+  """benchmarks/compare.py passed a raw Config to datasets.prepare, whose "" folders put
+  offline-prose and its downloads in the current directory."""
+  monkeypatch.setenv("W2V_JAX_CACHE", str(tmp_path / "cache"))
+  work = tmp_path / "cwd"
+  work.mkdir()
+  monkeypatch.chdir(work)
+  path = datasets.resolve(config_lib.Config(corpus="default"))
+  assert path.startswith(str(tmp_path / "cache")) and os.path.exists(path)
+  assert not os.listdir(work)

@@ -13,6 +13,7 @@ distributed with gensim for research.
 """
 
 import bz2
+import dataclasses
 import logging
 import os
 import shutil
@@ -23,6 +24,7 @@ from w2v_jax import corpus as corpus_lib
 from w2v_jax import files
 from w2v_jax import gensim_data
 from w2v_jax import metrics
+from w2v_jax import resolve as resolve_lib
 from w2v_jax.corpora import offline
 from w2v_jax.corpora import prose
 from w2v_jax.errors import UserError
@@ -104,8 +106,17 @@ def text8(config: config_lib.Config) -> str:
                   f"--corpus={offline.NAME} is a registry-built substitute")
 
 
+def _with_folders(config):
+  """The cache and data folders as resolve.resolve makes them: a config not resolved
+  yet has "" for both, which would build corpora in the current directory."""
+  cache = config.cache_dir or resolve_lib.default_cache_dir()
+  return dataclasses.replace(config, cache_dir=cache,
+                             data_dir=config.data_dir or os.path.join(cache, "data"))
+
+
 def resolve(config: config_lib.Config) -> str:
   """A --corpus value -> a file path: "" and "default" name the default corpus."""
+  config = _with_folders(config)
   if config.corpus in ("", DEFAULT):
     return default_corpus(config.cache_dir)
   if config.corpus == offline.NAME:
@@ -117,6 +128,7 @@ def resolve(config: config_lib.Config) -> str:
 
 def prepare(config: config_lib.Config) -> str:
   """--mode=prepare: builds the named corpus if needed and returns its path."""
+  config = _with_folders(config)
   if config.corpus in ("", DEFAULT):
     return default_corpus(config.cache_dir)
   if config.corpus != offline.NAME:
