@@ -374,7 +374,12 @@ def busy_note(records: Sequence[dict]) -> str:
   others = [r.get("other_cores", 0.0) for r in records]
   if not others:
     return ""
-  return (f"Other processes used {min(others):.2f} to {max(others):.2f} cores "
+  threads = sorted({r.get("xla_threads") for r in records}, key=str)
+  old = "every core (records before 2026-12-02: experiments/README.md)"
+  pools = ("XLA's CPU pools had " + " or ".join(
+      "an unknown size" if t == 0 else old if t is None else f"{t} thread{'s' * (t > 1)}"
+      for t in threads) + ". ")
+  return (pools + f"Other processes used {min(others):.2f} to {max(others):.2f} cores "
           f"(median {np.median(others):.2f}) while these runs trained; times taken while "
           "they used a core or more are slower than on a quiet machine.")
 
