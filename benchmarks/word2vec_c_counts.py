@@ -18,23 +18,13 @@ The patch inserts counter statements at lines it finds by their text; it fails l
 error line, exit 2) where the installed source does not have them.
 """
 
+import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-
-from absl import app
-from absl import flags
-
-flags.DEFINE_string("corpus", "", "Text file (default: offline-prose, prepared by run.py).")
-flags.DEFINE_enum("model", "skipgram", ["skipgram", "cbow"], "word2vec.c's -cbow 0 or 1.")
-flags.DEFINE_list("threads", ["1", "2"], "Thread counts to time (counts from the first, "
-                  "which should be 1).")
-flags.DEFINE_float("sample", 1e-4, "-sample (compare.py's parity setting).")
-flags.DEFINE_integer("dim", 100, "-size.")
-FLAGS = flags.FLAGS
 
 # (text in word2vec.c, what it becomes); each must occur as often as given.
 _PATCHES = (
@@ -94,42 +84,58 @@ def build(out_dir: str) -> str:
   return binary
 
 
-def run(binary: str, corpus: str, threads: int, out_dir: str) -> tuple:
+def parse_args(argv=None):
+  """The command line (argparse, not absl: tests import this module beside run.py's flags)."""
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--corpus", default="",
+                      help="text file (default: offline-prose, prepared by run.py)")
+  parser.add_argument("--model", choices=("skipgram", "cbow"), default="skipgram",
+                      help="word2vec.c's -cbow 0 or 1")
+  parser.add_argument("--threads", default="1,2",
+                      help="thread counts to time, comma-separated (counts from the first, "
+                      "which should be 1)")
+  parser.add_argument("--sample", type=float, default=1e-4,
+                      help="-sample (compare.py's parity setting)")
+  parser.add_argument("--dim", type=int, default=100, help="-size")
+  return parser.parse_args(argv)
+
+
+def run(binary: str, corpus: str, threads: int, out_dir: str, args) -> tuple:
   cmd = [binary, "-train", corpus, "-output", os.path.join(out_dir, "vectors.bin"), "-binary",
-         "1", "-size", str(FLAGS.dim), "-window", "5", "-sample", str(FLAGS.sample), "-hs", "1",
+         "1", "-size", str(args.dim), "-window", "5", "-sample", str(args.sample), "-hs", "1",
          "-negative", "0", "-threads", str(threads), "-iter", "1", "-min-count", "5",
-         "-cbow", str(int(FLAGS.model == "cbow")), "-debug", "0",
-         "-alpha", "0.05" if FLAGS.model == "cbow" else "0.025"]
+         "-cbow", str(int(args.model == "cbow")), "-debug", "0",
+         "-alpha", "0.05" if args.model == "cbow" else "0.025"]
   err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
   match = re.search(r"COUNTS (\d+) (\d+) (\d+) ([\d.]+)", err)
   examples, visits, saturated = (int(match.group(i)) for i in (1, 2, 3))
   return examples, visits, saturated, float(match.group(4))
 
 
-def main(argv):
-  del argv
-  corpus = FLAGS.corpus or os.path.expanduser("~/.cache/w2v_jax/data/offline-prose/corpus.txt")
+def main():
+  args = parse_args()
+  corpus = args.corpus or os.path.expanduser("~/.cache/w2v_jax/data/offline-prose/corpus.txt")
   if not os.path.exists(corpus):
     _fail(f"no corpus at {corpus}: python run.py --mode=prepare --corpus=offline-prose")
   with tempfile.TemporaryDirectory() as out_dir:
     binary = build(out_dir)
     counts = None
-    for threads in map(int, FLAGS.threads):
-      examples, visits, saturated, seconds = run(binary, corpus, threads, out_dir)
+    for threads in map(int, args.threads.split(",")):
+      examples, visits, saturated, seconds = run(binary, corpus, threads, out_dir, args)
       counts = counts or (examples, visits, saturated)
       examples, visits, saturated = counts
-      print(f"{FLAGS.model}-hs, 1 epoch, {threads} thread(s): training {seconds:.2f} s, "
+      print(f"{args.model}-hs, 1 epoch, {threads} thread(s): training {seconds:.2f} s, "
             f"{seconds / examples * 1e9:.0f} ns per example, "
             f"{seconds / visits * 1e9:.1f} ns per node visit (all threads' time together: "
             f"{threads * seconds / visits * 1e9:.1f})")
-    d = FLAGS.dim * 4
+    d = args.dim * 4
     unsaturated = visits - saturated
     print(f"{examples:,} examples, {visits:,} node visits ({visits / examples:.2f} per "
           f"example), {saturated / visits:.1%} saturated (|f| >= 6: the dot only, no updates)")
     print(f"inner loops per example: {visits / examples * d + unsaturated / examples * 2 * d:,.0f}"
           f" bytes of node rows read, {unsaturated / examples * d:,.0f} written; "
-          f"{(visits + 2 * unsaturated) / examples * FLAGS.dim:,.0f} multiply-adds")
+          f"{(visits + 2 * unsaturated) / examples * args.dim:,.0f} multiply-adds")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main()
