@@ -13,9 +13,9 @@ record also keeps `other_cores`: the CPU that other processes of the machine
 used during the run, in cores, so a time taken on a busy machine can be told
 apart from one taken on a quiet machine, and `xla_threads`: the size of the XLA
 CPU thread pools it trained with. XLA sizes them once per process, when JAX's
-CPU client starts, so the first run sizes them for every later one, as run.py
-does for its one run (runtime.start); a run that wants another size is warned
-about. (Before this, a script's runs trained on pools of every core, two XLA
+CPU client starts, so the first config this module resolves sizes them for every
+later run, as run.py does for its one run (runtime.start); a run that wants
+another size is warned about. (Before this, a script's runs trained on pools of every core, two XLA
 threads where run.py uses one for the sparse losses, while their records said
 cpu_threads 1.)
 """
