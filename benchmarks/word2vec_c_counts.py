@@ -84,6 +84,16 @@ def build(out_dir: str) -> str:
   return binary
 
 
+def _thread_counts(text: str) -> list:
+  try:
+    counts = [int(t) for t in text.split(",")]
+  except ValueError:
+    counts = []
+  if not counts or min(counts) < 1:
+    raise argparse.ArgumentTypeError(f"{text!r} is not a list of thread counts, e.g. 1,2")
+  return counts
+
+
 def parse_args(argv=None):
   """The command line (argparse, not absl: tests import this module beside run.py's flags)."""
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,7 +101,7 @@ def parse_args(argv=None):
                       help="text file (default: offline-prose, prepared by run.py)")
   parser.add_argument("--model", choices=("skipgram", "cbow"), default="skipgram",
                       help="word2vec.c's -cbow 0 or 1")
-  parser.add_argument("--threads", default="1,2",
+  parser.add_argument("--threads", type=_thread_counts, default="1,2",
                       help="thread counts to time, comma-separated (counts from the first, "
                       "which should be 1)")
   parser.add_argument("--sample", type=float, default=1e-4,
@@ -120,7 +130,7 @@ def main():
   with tempfile.TemporaryDirectory() as out_dir:
     binary = build(out_dir)
     counts = None
-    for threads in map(int, args.threads.split(",")):
+    for threads in args.threads:
       examples, visits, saturated, seconds = run(binary, corpus, threads, out_dir, args)
       counts = counts or (examples, visits, saturated)
       examples, visits, saturated = counts

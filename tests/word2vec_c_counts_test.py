@@ -29,3 +29,12 @@ def test_patch_refuses_a_source_without_its_anchors(capsys):
     word2vec_c_counts.patch(SOURCE.replace(LOOP, "", 1))
   assert exit_info.value.code == 2
   assert capsys.readouterr().err.startswith("error: word2vec.c has 1 copies of")
+
+
+def test_threads_must_be_counts(capsys):
+  assert word2vec_c_counts.parse_args(["--threads=1,2"]).threads == [1, 2]
+  for bad in ("x", "0,2", ""):
+    with pytest.raises(SystemExit) as exit_info:
+      word2vec_c_counts.parse_args([f"--threads={bad}"])
+    assert exit_info.value.code == 2
+    assert "is not a list of thread counts" in capsys.readouterr().err
