@@ -280,6 +280,7 @@ def resolve(config: config_lib.Config):
 def _xla_threads(config: config_lib.Config) -> int:
   """Sizes XLA's CPU pools for this process's runs at the first; the size they have."""
   wanted = resolve_lib.cpu_threads(config)
+  effective = min(wanted, len(os.sched_getaffinity(0)))  # limit_cpu_threads caps at the cores
   if not _XLA_THREADS:
     # Private, but the one way to know whether the pools can still be sized.
     from jax._src import xla_bridge  # pylint: disable=import-outside-toplevel
@@ -287,8 +288,8 @@ def _xla_threads(config: config_lib.Config) -> int:
       _XLA_THREADS.append(0)
     else:
       runtime.limit_cpu_threads(wanted)
-      _XLA_THREADS.append(min(wanted, len(os.sched_getaffinity(0))))
-  if _XLA_THREADS[0] != min(wanted, len(os.sched_getaffinity(0))) and wanted not in _WARNED:
+      _XLA_THREADS.append(effective)
+  if _XLA_THREADS[0] != effective and wanted not in _WARNED:
     _WARNED.add(wanted)
     print(f"warning: this run wants {wanted} XLA CPU threads, but this process's pools have "
           f"{_XLA_THREADS[0] or 'an unknown number of'} (set when JAX started); its time is "

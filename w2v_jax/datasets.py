@@ -107,11 +107,10 @@ def text8(config: config_lib.Config) -> str:
 
 
 def _with_folders(config):
-  """The cache and data folders as resolve.resolve makes them: a config not resolved
-  yet has "" for both, which would build corpora in the current directory."""
-  cache = config.cache_dir or resolve_lib.default_cache_dir()
-  return dataclasses.replace(config, cache_dir=cache,
-                             data_dir=config.data_dir or os.path.join(cache, "data"))
+  """The config with resolve's cache and data folders: a config not resolved yet has ""
+  for both, which would build corpora in the current directory."""
+  cache_dir, data_dir = resolve_lib.folders(config)
+  return dataclasses.replace(config, cache_dir=cache_dir, data_dir=data_dir)
 
 
 def resolve(config: config_lib.Config) -> str:

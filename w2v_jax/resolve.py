@@ -201,14 +201,14 @@ def resolve(config: Config) -> Resolved:
   """The validated config with every placeholder made concrete (module docstring)."""
   validate(config)
   fields = {name: getattr(config, name) for name in FIELDS}
-  cache = config.cache_dir or default_cache_dir()
+  cache, data_dir = folders(config)
   fields.update(
       alpha=config.alpha if config.alpha is not None else default_alpha(config.model),
       batch_size=batch_size(config), row_update=row_update(config), skipgram_layout=skipgram_layout(config),
       share_negatives=config.share_negatives or math.gcd(32, batch_size(config)),
       path_buckets=path_buckets(config), steps_per_call=steps_per_call(config),
       cpu_threads=cpu_threads(config), corpus=config.corpus or "default", cache_dir=cache,
-      data_dir=config.data_dir or os.path.join(cache, "data"))
+      data_dir=data_dir)
   if not config.platform or config.num_devices == -1:
     import jax  # pylint: disable=import-outside-toplevel  # only here: it starts a backend
     devices = jax.devices(config.platform or None)
@@ -216,6 +216,12 @@ def resolve(config: Config) -> Resolved:
                   num_devices=len(devices) if config.num_devices == -1 else config.num_devices)
     check_batch_split(config, fields["num_devices"])
   return Resolved(**fields)
+
+
+def folders(config) -> tuple:
+  """(cache_dir, data_dir) with their defaults: "" would mean the current directory."""
+  cache = config.cache_dir or default_cache_dir()
+  return cache, config.data_dir or os.path.join(cache, "data")
 
 
 def default_alpha(model: str) -> float:
