@@ -8,10 +8,16 @@ fix. The command line (run.py) goes through the same functions.
 
 __version__ = "0.1.0"
 
-from w2v_jax.api import Embeddings  # noqa: E402
-from w2v_jax.api import evaluate  # noqa: E402
-from w2v_jax.api import load  # noqa: E402
-from w2v_jax.api import train  # noqa: E402
 from w2v_jax.errors import UserError  # noqa: E402
 
 __all__ = ["Embeddings", "UserError", "evaluate", "load", "train"]
+_API = ("Embeddings", "evaluate", "load", "train")
+
+
+def __getattr__(name: str):
+  """api.py's names, imported on first use: `import w2v_jax.corpus` (a corpus-reading
+  child process, scan_parts.py) then needs neither JAX nor its 1-2 s import."""
+  if name in _API:
+    from w2v_jax import api  # pylint: disable=import-outside-toplevel
+    return getattr(api, name)
+  raise AttributeError(f"module 'w2v_jax' has no attribute {name!r}")
