@@ -108,6 +108,7 @@ def train(config: Config) -> dict:
                   for c in trainer.outputs]
     progress = progresses[0]  # the clock and the counters a checkpoint keeps
     start, start_words, compiled = time.time(), progress.words, None
+    call = _Calls(trainer, data.path_bounds)  # trainer.train_chunk, readying what comes later
     epoch0, calls0 = (meta["epoch"], meta["calls"]) if meta else (0, 0)
     step, examples = (meta["step"], meta["examples"]) if meta else (0, 0)
     # Several processes must checkpoint at the same calls (gathering the tables is
@@ -132,7 +133,7 @@ def train(config: Config) -> dict:
               depth=pipeline.prefetch_depth(config))
           try:
             for chunk in chunks:
-              state, out = trainer.train_chunk(state, chunk.arrays, train_key, chunk.path_slots)
+              state, out = call(state, chunk, train_key)
               compiled = compiled or time.time()
               if waiting is not None:
                 examples += _read(trainer, progresses, waiting)
@@ -169,6 +170,47 @@ def train(config: Config) -> dict:
     finally:
       for p in progresses:
         p.close()
+      call.join()  # an interpreter that exits while a thread is inside XLA aborts
+
+
+class _Calls:
+  """trainer.train_chunk(state, chunk.arrays, key, chunk.path_slots), and while the first
+  call trains, on the core the trainer leaves to the batch maker, a thread readies what
+  would otherwise stall the loop later with the device idle: with path buckets (hs), the
+  other buckets' programs (~1 s to compile each; a chunk of another bucket waits for the
+  thread, and its call finds its program compiled), and pyplot for the training plot."""
+
+  def __init__(self, trainer: trainer_lib.Trainer, path_bounds: tuple):
+    self.trainer, self.path_bounds = trainer, path_bounds
+    self.first_slots, self.thread, self.started = None, None, False
+
+  def __call__(self, state, chunk, key):
+    first = not self.started
+    if self.thread is not None and chunk.path_slots != self.first_slots:
+      self.join()
+    abstract = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(  # the call donates
+        x.shape, x.dtype, sharding=getattr(x, "sharding", None)), (state, chunk.arrays, key)
+    ) if first else None
+    out = self.trainer.train_chunk(state, chunk.arrays, key, chunk.path_slots)
+    if first:
+      self.first_slots, self.started = chunk.path_slots, True
+      others = [s for s in self.path_bounds if s != chunk.path_slots]
+      self.thread = threading.Thread(target=self._ready, args=(abstract, others), daemon=True)
+      self.thread.start()
+    return out
+
+  def _ready(self, abstract, others):
+    for slots in others if self.trainer.lower is not None else ():
+      try:
+        self.trainer.lower(*abstract, slots).compile()
+      except Exception as e:  # pylint: disable=broad-except  # its first call compiles it
+        logging.debug("compiling the %d-slot program ahead failed: %s", slots, e)
+    plots.warm()
+
+  def join(self):
+    if self.thread is not None:
+      self.thread.join()
+      self.thread = None
 
 
 def _log_start(trainer: trainer_lib.Trainer, corpus, n: int) -> None:

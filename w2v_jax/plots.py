@@ -29,6 +29,12 @@ def _pyplot():
   return plt
 
 
+def warm() -> None:
+  """Imports pyplot (~0.5 s): the loop calls it in a thread while the device trains, so
+  that the training plot at the end does not wait for it."""
+  _pyplot()
+
+
 def _label(ax, xlabel: str, ylabel: str) -> None:
   ax.set_xlabel(xlabel)
   ax.set_ylabel(ylabel)

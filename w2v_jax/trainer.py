@@ -13,6 +13,7 @@ is allocated (memory.py).
 """
 
 import dataclasses
+import functools
 import logging
 from typing import Callable, Optional
 
@@ -41,6 +42,9 @@ class Trainer:
   place: Callable           # state -> the state laid out on the mesh
   tables: Callable          # host state -> [each output's tables, without padding rows]
   keeps_checkpoints: bool   # a sweep keeps none
+  # (state, chunk arrays, key, path_slots), abstract or concrete -> train_chunk's program
+  # lowered for them (.compile() it ahead of its first call); None for a sweep
+  lower: Optional[Callable] = None
 
 
 def build_trainer(config: Resolved, data: Data, mesh: Optional[Mesh] = None,
@@ -71,19 +75,30 @@ def build_trainer(config: Resolved, data: Data, mesh: Optional[Mesh] = None,
   multiple = parallel.row_multiple(config, mesh, vocab_size)
   tables = model_lib.device_tables(config.loss, data.noise_V, data.tree)
   tx, train_chunk = model_lib.make_train_chunk(config, tables, total_words, config.alpha, mesh)
-  init = lambda: model_lib.init_state(parallel.pad_rows(
-      model_lib.init_params(init_key, vocab_size, config.dim, config.loss), multiple), tx)
+  init = lambda: model_lib.init_state(
+      _initial_params(init_key, vocab_size, config.dim, config.loss, multiple), tx)
   place = lambda state: parallel.place(
       state, parallel.state_shardings(state, mesh, config.table_sharding))
   return Trainer(config=config, outputs=(config,), mesh=mesh, train_chunk=train_chunk,
                  init_state=init, place=place,
                  tables=lambda host: [parallel.strip_rows(host.params, vocab_size)],
-                 keeps_checkpoints=True)
+                 keeps_checkpoints=True,
+                 lower=lambda *args: train_chunk.func.lower(*args, **train_chunk.keywords))
 
 
 def split_key(seed: int):
   """(initialisation key, training key) of a seed."""
-  return jax.random.split(jax.random.PRNGKey(seed))
+  return _split_seed(seed)
+
+
+# One program each, shared by every trainer of the same shapes: made op by op, the tables
+# and the keys took a dozen tiny programs (~0.5 s of compiling a run).
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _initial_params(key, vocab_size: int, dim: int, loss: str, multiple: int) -> dict:
+  return parallel.pad_rows(model_lib.init_params(key, vocab_size, dim, loss), multiple)
+
+
+_split_seed = jax.jit(lambda seed: jax.random.split(jax.random.PRNGKey(seed)))  # one program
 
 
 def check_memory(config: Resolved, vocab_size: int, tokens: int, device,
