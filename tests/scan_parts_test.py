@@ -99,3 +99,28 @@ def test_one_part_without_a_newline_compressed_or_small(tmp_path):
   small = tmp_path / "small.txt"
   small.write_bytes(b"a b\n" * 100)
   assert scan_parts.split(str(small)) == [(0, None)]  # below PART_BYTES
+
+
+def test_an_error_here_stops_the_children(tmp_path, monkeypatch):
+  path = tmp_path / "corpus.txt"
+  path.write_bytes(_text(seed=2))
+  started = []
+  real_start, real_range = scan_parts.start_children, corpus_lib.scan_range
+
+  def start(*args):
+    started.extend(real_start(*args))
+    for child in started:  # children that would outlive the error
+      child.process.kill()
+      child.process.wait()
+      child.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                       stderr=subprocess.PIPE)
+    return started
+
+  def failing_range(*args):
+    raise OSError("disk gone")
+  monkeypatch.setattr(scan_parts, "start_children", start)
+  monkeypatch.setattr(corpus_lib, "scan_range", failing_range)
+  with pytest.raises(OSError):
+    _scan(path, tmp_path / "out", 3, monkeypatch)
+  assert len(started) == 2 and all(c.process.poll() is not None for c in started)
+  monkeypatch.setattr(corpus_lib, "scan_range", real_range)

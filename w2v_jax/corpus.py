@@ -220,7 +220,8 @@ def scan(path: str, lowercase: bool, max_sentence_length: int, out_dir: str) -> 
   ranges = scan_parts.split(path)
   children = scan_parts.start_children(path, lowercase, max_sentence_length, ranges[1:],
                                        out_dir)
-  with open(os.path.join(out_dir, "raw_ids.bin"), "wb") as ids_file:
+  with open(os.path.join(out_dir, "raw_ids.bin"), "wb") as ids_file, \
+      scan_parts.stopped_at_exit(children):
     stats, lengths_all = scan_range(path, lowercase, max_sentence_length, *ranges[0], lookup,
                                     ids_file)
     for child in children:
@@ -251,8 +252,9 @@ def scan(path: str, lowercase: bool, max_sentence_length: int, out_dir: str) -> 
 def read_part(path: str, start: int, end: Optional[int], lowercase: bool,
               max_sentence_length: int, folder: str) -> None:
   """A child process's work (scan_parts.py): one byte range read as scan reads the whole
-  file, into folder/: words.txt, raw_ids.bin, lengths.npy, stats.json, then `done`."""
-  os.makedirs(folder)
+  file, into folder/: words.txt, raw_ids.bin, lengths.npy, stats.json, then `done`.
+  mkdir, not makedirs: a parent that gave up and removed its folder gets nothing back."""
+  os.mkdir(folder)
   index = collections.defaultdict()
   index.default_factory = index.__len__
   with open(os.path.join(folder, "raw_ids.bin"), "wb") as ids_file:

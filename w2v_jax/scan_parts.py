@@ -14,6 +14,7 @@ in the second half (text8 is one line), a compressed file or one core means
 one part. A child that fails is not an error: its range is read here instead.
 """
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -92,6 +93,18 @@ def start_children(path: str, lowercase: bool, max_sentence_length: int, ranges:
       process = None
     children.append(Child(start, end, folder, process))
   return children
+
+
+@contextlib.contextmanager
+def stopped_at_exit(children: list):
+  """Within: the children run; leaving early (an error, Ctrl-C) kills those still running."""
+  try:
+    yield
+  finally:
+    for child in children:
+      if child.process is not None and child.process.poll() is None:
+        child.process.kill()
+        child.process.communicate()
 
 
 def finished(child: Child) -> bool:
