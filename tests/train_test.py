@@ -359,3 +359,9 @@ def test_default_steps_per_call_makes_calls_of_about_65536_rows(tmp_path):
   assert steps(loss="ns", steps_per_call=7) == 7
   with pytest.raises(UserError, match="--steps_per_call must be >= 1"):
     _config(tmp_path, steps_per_call=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**31 + 5, 2**63 - 1])
+def test_split_key_is_jax_random_split_for_every_allowed_seed(seed):
+  expected = jax.random.split(jax.random.PRNGKey(seed))
+  np.testing.assert_array_equal(trainer_lib.split_key(seed), expected)

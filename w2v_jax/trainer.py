@@ -98,7 +98,9 @@ def _initial_params(key, vocab_size: int, dim: int, loss: str, multiple: int) ->
   return parallel.pad_rows(model_lib.init_params(key, vocab_size, dim, loss), multiple)
 
 
-_split_seed = jax.jit(lambda seed: jax.random.split(jax.random.PRNGKey(seed)))  # one program
+# The seed static: PRNGKey of a Python int takes seeds up to 2**63 (resolve.py), a traced
+# int32 would not.
+_split_seed = jax.jit(lambda seed: jax.random.split(jax.random.PRNGKey(seed)), static_argnums=0)
 
 
 def check_memory(config: Resolved, vocab_size: int, tokens: int, device,
