@@ -105,13 +105,10 @@ class Corpus:
 
 def open_binary(path: str) -> BinaryIO:
   """Opens a file for binary reading, decompressing gzip or bzip2 by magic bytes."""
-  with open(path, "rb") as f:
-    magic = f.read(3)
-  if magic[:2] == b"\x1f\x8b":
+  kind = scan_parts.compression(path)
+  if kind == "gzip":
     return gzip.open(path, "rb")
-  if magic == b"BZh":
-    return bz2.open(path, "rb")
-  return open(path, "rb")
+  return bz2.open(path, "rb") if kind == "bzip2" else open(path, "rb")
 
 
 def _last_space(buf: bytes) -> int:
@@ -226,7 +223,7 @@ def scan(path: str, lowercase: bool, max_sentence_length: int, out_dir: str) -> 
                                     ids_file)
     for child in children:
       if scan_parts.finished(child):
-        scan_parts.merge(child, lookup, ids_file, stats, lengths_all, corpus_cache.read_words)
+        scan_parts.merge(child, lookup, ids_file, stats, lengths_all)
       else:
         part_stats, part_lengths = scan_range(path, lowercase, max_sentence_length,
                                               child.start, child.end, lookup, ids_file)

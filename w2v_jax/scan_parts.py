@@ -8,7 +8,7 @@ first range is read in this process, each other one by a child process
 and the parts are merged in order. The merge gives each part's new words the
 next ids in that part's first-seen order, so the words, counts, ids and
 sentence offsets are byte for byte those of reading the file in one pass
-(tests/corpus_test.py). Cuts fall only after a newline, where a line, and so
+(tests/scan_parts_test.py). Cuts fall only after a newline, where a line, and so
 --max_sentence_length's chunking of it, begins afresh; a file with no newline
 in the second half (text8 is one line), a compressed file or one core means
 one part. A child that fails is not an error: its range is read here instead.
@@ -25,6 +25,8 @@ from typing import Optional
 
 import numpy as np
 
+from w2v_jax import corpus_cache
+
 PART_BYTES = 16 << 20   # a child costs ~0.2 s to start; below this a part does not pay
 MAX_PARTS = 8
 _FIND_BYTES = 1 << 16
@@ -38,15 +40,23 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+def compression(path: str) -> Optional[str]:
+  """"gzip", "bzip2" or None (plain), by the file's magic bytes: what corpus.open_binary
+  opens it with, and whether it can be cut here (a compressed stream cannot be sought)."""
+  with open(path, "rb") as f:
+    magic = f.read(3)
+  if magic[:2] == b"\x1f\x8b":
+    return "gzip"
+  return "bzip2" if magic == b"BZh" else None
+
+
 def split(path: str, parts: Optional[int] = None) -> list:
   """[(start, end)] byte ranges covering the file, cut after newlines; the last end
   is None (to the end). One range unless the file is large, plain and cores are spare."""
-  with open(path, "rb") as f:
-    magic = f.read(3)
   size = os.path.getsize(path)
   if parts is None:
     parts = min(_cores(), MAX_PARTS, size // PART_BYTES)
-  if parts < 2 or magic[:2] == b"\x1f\x8b" or magic == b"BZh":
+  if parts < 2 or compression(path):
     return [(0, None)]
   cuts = []
   with open(path, "rb") as f:
@@ -120,11 +130,11 @@ def finished(child: Child) -> bool:
   return True
 
 
-def merge(child: Child, lookup, ids_file, stats, lengths_all: list, read_words) -> None:
+def merge(child: Child, lookup, ids_file, stats, lengths_all: list) -> None:
   """Appends a child's part: its words take the next ids in its first-seen order."""
   folder = child.folder
-  remap = np.fromiter(map(lookup, read_words(os.path.join(folder, "words.txt"))),
-                      dtype=np.int32)
+  words = corpus_cache.read_words(os.path.join(folder, "words.txt"))
+  remap = np.fromiter(map(lookup, words), dtype=np.int32, count=len(words))
   raw_path = os.path.join(folder, "raw_ids.bin")
   if os.path.getsize(raw_path):
     local = np.memmap(raw_path, dtype=np.int32, mode="r")
