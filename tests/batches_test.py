@@ -194,3 +194,38 @@ def test_examples_made_in_pieces_are_the_examples_made_whole(kind):
     for k, v in made[2][0].items():
       np.testing.assert_array_equal(ex[k], v)
   assert made[2][1].sum() > 0
+
+
+def _groups_one_at_a_time(batches, group):
+  """The groups a reader of single batches emits: a bucket's, whenever it holds `group`,
+  then the rest in the order their buckets' first pending batches came."""
+  pending = {}
+  for batch in batches:
+    batch = dict(batch)
+    bucket = batch.pop("bucket", None)
+    pending.setdefault(bucket, []).append(batch)
+    if len(pending[bucket]) == group:
+      yield bucket, batches_lib.stack(pending.pop(bucket), group)
+  for bucket in list(pending):
+    yield bucket, batches_lib.stack(pending.pop(bucket), group)
+
+
+@pytest.mark.parametrize("model,layout", [("skipgram", "pairs"), ("skipgram", "centres"),
+                                          ("cbow", "pairs")])
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("group", [1, 3, 7])
+def test_blocks_group_as_batches_one_at_a_time(model, layout, shuffle, group):
+  kw = dict(model=model, window=3, shrink_window=True, batch_size=5, seed=2, epoch=1,
+            chunk_tokens=40, shuffle=shuffle, layout=layout,
+            bucket_V=np.random.default_rng(3).integers(0, 3, size=N))
+  keep_V = np.full(N, 0.8)
+  want = list(_groups_one_at_a_time(batches_lib.iterate_epoch(IDS, OFFSETS, keep_V, **kw),
+                                    group))
+  got = list(batches_lib.group_blocks(batches_lib.iterate_blocks(
+      IDS, OFFSETS, keep_V, group=group, **kw), group))
+  assert len(want) >= 5 and [b for b, _ in got] == [b for b, _ in want]
+  for (_, w), (_, g) in zip(want, got):
+    assert sorted(w) == sorted(g)
+    for k in w:
+      assert w[k].dtype == g[k].dtype, k
+      np.testing.assert_array_equal(w[k], g[k], err_msg=k)

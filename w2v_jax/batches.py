@@ -219,19 +219,51 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
   examples share a batch changes, so that a batch of short-coded centres can
   be trained with fewer path slots.
   """
+  for block in iterate_blocks(ids_N, offsets, keep_V, model=model, window=window,
+                              shrink_window=shrink_window, batch_size=batch_size, seed=seed,
+                              epoch=epoch, shuffle=shuffle, chunk_tokens=chunk_tokens,
+                              stream=stream, layout=layout, bucket_V=bucket_V, group=1):
+    bucket, _ = block.pop("bucket", None), block.pop("rank")
+    batch = {k: v[0] for k, v in block.items() if k not in ("words_done", "kept_done")}
+    batch["words_done"], batch["kept_done"] = int(block["words_done"][0]), int(block["kept_done"][0])
+    if bucket is not None:
+      batch["bucket"] = bucket
+    yield batch
+
+
+def iterate_blocks(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
+                   model: str, window: int, shrink_window: bool, batch_size: int,
+                   seed: int, epoch: int, group: int, shuffle: bool = False,
+                   chunk_tokens: int = CHUNK_TOKENS, stream: tuple = (),
+                   layout: str = "pairs", bucket_V: Optional[np.ndarray] = None
+                   ) -> Iterator[Batch]:
+  """iterate_epoch's batches, made and yielded as blocks of consecutive batches of one
+  bucket: [n, B, ...] arrays, words_done and kept_done [n], "bucket" with bucket_V, and
+  "rank": where its first batch stands in iterate_epoch's order.
+
+  A bucket's blocks end at each chunk's end and after its `group`-th, 2 group-th, ...
+  batch of the epoch, and come in the order of their last batches, so that a
+  reader that emits a bucket's batches whenever it holds `group` of them emits
+  the same groups, in the same order, as one reading iterate_epoch's batches
+  (pipeline.grouped_batches). A block's rows are gathered at once: per batch,
+  the gathers and dicts cost the batch maker 5x its NumPy work for batches of
+  a few dozen rows (hs).
+  """
   rng = epoch_rng(seed, epoch, stream)
   buckets = 1 if bucket_V is None else int(bucket_V.max()) + 1
   pending = [[] for _ in range(buckets)]  # per bucket: earlier chunks' examples not batched
   pending_rows = [0] * buckets            # (fewer than B)
+  made = [0] * buckets                    # batches of the epoch so far, per bucket
+  ranked = 0                              # and of all buckets
   kept = 0                                # tokens that survived subsampling so far
   for s0, s1 in sentence_chunks(offsets, chunk_tokens):
     tokens_N, sentence_N, position_N = subsampled_chunk(ids_N, offsets, s0, s1, keep_V, rng)
     kind = "cbow" if model == "cbow" else layout
     ex, count_N = _examples(kind, tokens_N, sentence_N, window, shrink_window, rng)
     # With shuffle, the example at position e of the chunk is ex[order[e]]; the
-    # schedule (by position e) still advances evenly. A batch's rows are
+    # schedule (by position e) still advances evenly. A block's rows are
     # gathered from `ex` when it is yielded: no shuffled or per-bucket copy of
-    # the chunk's examples, and nothing per batch is held beforehand.
+    # the chunk's examples.
     order = None
     if shuffle:  # rng.permutation(E)'s order and draws, in int32
       order = np.arange(len(ex["centre"]), dtype=np.int32)
@@ -256,29 +288,36 @@ def iterate_epoch(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *,
       plans.append((b, source, ends, pending[b]))
       pending[b] = [_rows(ex, source, ends[-1], n, copy=True)]
       pending_rows[b] = n - ends[-1]
+    blocks = []  # (last row's position, plan, first batch, end batch)
+    for p, ((b, _, ends, _), last_E) in enumerate(zip(plans, ends_E)):
+      cuts = np.arange(-made[b] % group or group, len(ends), group)  # batches before a cut
+      bounds = np.r_[0, cuts[cuts < len(ends)], len(ends)]
+      blocks += [(int(last_E[j1 - 1]), p, j0, j1) for j0, j1 in zip(bounds[:-1], bounds[1:])
+                 if j1 > j0]
+      made[b] += len(ends)
     if plans:
-      plan_B = np.concatenate([np.full(len(ends), p) for p, (_, _, ends, _) in enumerate(plans)])
-      end_B = np.concatenate([ends for _, _, ends, _ in plans])
-      ends_E = np.concatenate(ends_E)
-      centre_E = np.searchsorted(np.cumsum(count_N), ends_E, side="right")
-      words_E, kept_E = position_N[centre_E] + 1, kept + centre_E + 1
-      for i in np.argsort(ends_E, kind="stable"):
-        b, source, ends, before = plans[plan_B[i]]
-        end = int(end_B[i])
-        if end == ends[0]:
-          rows = _rows(ex, source, 0, end)
-          rows = {k: np.concatenate([p[k] for p in before] + [v]) for k, v in rows.items()}
-        else:
-          rows = _rows(ex, source, end - batch_size, end)
-        yield _to_batch(rows, batch_size, int(words_E[i]), int(kept_E[i]),
+      count_C, sorted_E = np.cumsum(count_N), np.sort(np.concatenate(ends_E))
+    for last, p, j0, j1 in sorted(blocks):
+      b, source, ends, before = plans[p]
+      centre_E = np.searchsorted(count_C, ends_E[p][j0:j1], side="right")
+      lo = 0 if j0 == 0 else int(ends[j0]) - batch_size
+      rows = _rows(ex, source, lo, int(ends[j1 - 1]))
+      if j0 == 0 and before:
+        rows = {k: np.concatenate([q[k] for q in before] + [v]) for k, v in rows.items()}
+      block = _to_block(rows, j1 - j0, batch_size, position_N[centre_E] + 1, kept + centre_E + 1,
                         None if bucket_V is None else b)
+      block["rank"] = ranked + int(np.searchsorted(sorted_E, ends_E[p][j0]))
+      yield block
+    ranked += sum(len(ends) for _, _, ends, _ in plans)
     kept += len(tokens_N)
     del ex, order, plans, source, position  # before the next chunk's examples are made
   for b in range(buckets):  # each bucket's last batch ends the epoch
     if pending_rows[b]:
       rows = {k: np.concatenate([p[k] for p in pending[b]]) for k in pending[b][0]}
-      yield _to_batch(rows, batch_size, int(offsets[-1]), kept,
-                      None if bucket_V is None else b)
+      batch = _to_batch(rows, batch_size, int(offsets[-1]), kept,
+                        None if bucket_V is None else b)
+      yield dict({k: np.asarray([v]) if k != "bucket" else v for k, v in batch.items()},
+                 rank=ranked + b)
 
 
 def _rows(ex: dict, source: Optional[np.ndarray], lo: int, hi: int, copy: bool = False) -> dict:
@@ -287,6 +326,20 @@ def _rows(ex: dict, source: Optional[np.ndarray], lo: int, hi: int, copy: bool =
   if source is None:
     return {k: v[lo:hi].copy() if copy else v[lo:hi] for k, v in ex.items()}
   return {k: v[source[lo:hi]] for k, v in ex.items()}
+
+
+def _to_block(rows: dict, n: int, batch_size: int, words_done, kept_done,
+              bucket: Optional[int]) -> Batch:
+  """n full batches of rows, as [n, B, ...] arrays (int32 or bool) with words_done and
+  kept_done [n] int64 and their bucket (where batches are bucketed)."""
+  block = {k: v.astype(np.bool_ if v.dtype == np.bool_ else np.int32, copy=not v.flags.owndata)
+           .reshape((n, batch_size) + v.shape[1:]) for k, v in rows.items()}
+  block["mask"] = np.ones((n, batch_size), np.bool_)
+  block["words_done"] = np.asarray(words_done, np.int64)
+  block["kept_done"] = np.asarray(kept_done, np.int64)
+  if bucket is not None:
+    block["bucket"] = bucket
+  return block
 
 
 def _to_batch(rows: dict, batch_size: int, words_done: int, kept_done: int,
@@ -325,13 +378,36 @@ def example_mask(arrays: dict, model: str) -> np.ndarray:
 
 def stack(batches: list[Batch], num: int) -> Batch:
   """Stacks batches into [num, B, ...] arrays, padding with fully masked batches."""
+  return stack_blocks([{k: np.asarray(v)[None] for k, v in b.items()} for b in batches], num)
+
+
+def group_blocks(blocks: Iterator[Batch], group: int) -> Iterator[tuple]:
+  """(bucket or None, [group, B, ...] arrays) for iterate_blocks's blocks: a bucket's
+  batches whenever it holds `group`, then each bucket's rest (stack_blocks pads them),
+  in the order of their first batches: what grouping iterate_epoch's batches one at a
+  time would give."""
+  pending, first = {}, {}  # bucket -> blocks (fewer than `group` batches), first's rank
+  for block in blocks:
+    bucket, rank = block.pop("bucket", None), block.pop("rank")
+    first.setdefault(bucket, rank)
+    pending.setdefault(bucket, []).append(block)
+    if sum(len(b["words_done"]) for b in pending[bucket]) == group:
+      del first[bucket]
+      yield bucket, stack_blocks(pending.pop(bucket), group)
+  for bucket in sorted(pending, key=first.get):
+    yield bucket, stack_blocks(pending.pop(bucket), group)
+
+
+def stack_blocks(blocks: list[Batch], num: int) -> Batch:
+  """Joins blocks (iterate_blocks, without "bucket") into [num, B, ...] arrays, padding
+  with fully masked batches, which repeat the last words_done and kept_done."""
   out = {}
-  for k, v in batches[0].items():
+  for k, v in blocks[0].items():
     if k in ("words_done", "kept_done"):
-      done = [b[k] for b in batches]
-      out[k] = np.asarray(done + [done[-1]] * (num - len(batches)), dtype=np.int64)
+      done = np.concatenate([b[k] for b in blocks]).astype(np.int64)
+      out[k] = np.concatenate([done, np.full(num - len(done), done[-1])])
       continue
-    arr = np.zeros((num,) + v.shape, dtype=v.dtype)
-    arr[:len(batches)] = [b[k] for b in batches]
+    arr = np.zeros((num,) + v.shape[1:], dtype=v.dtype)
+    np.concatenate([b[k] for b in blocks], out=arr[:sum(len(b[k]) for b in blocks)])
     out[k] = arr
   return out

@@ -6,8 +6,9 @@
                     buckets (hs)
   epoch_batches     one epoch's fixed-shape batches (batches.py), or of several
                     processes, one process's share
-  grouped_batches   those batches stacked into Chunks of steps_per_call steps,
-                    one compiled call each, with their global schedule position
+  grouped_batches   those batches, made in blocks of many (batches.iterate_blocks),
+                    grouped into Chunks of steps_per_call steps, one compiled
+                    call each, with their global schedule position
   process_chunks    with several processes, padded to the same count in each
   placed_chunks     on the mesh's devices (parallel.place_chunk)
   prefetch          all of the above in a background thread, so that making
@@ -18,6 +19,7 @@ host needs (examples, progress, the static path slots of a bucket).
 """
 
 import dataclasses
+import functools
 import logging
 import queue
 import threading
@@ -82,8 +84,9 @@ def prepare_data(config: Resolved) -> Data:
 
 
 def epoch_batches(config: Resolved, data: Data, epoch: int, process: int = 0,
-                  processes: int = 1):
-  """The epoch's batches, or of several processes, process `process`'s share.
+                  processes: int = 1, group: int = 0):
+  """The epoch's batches, or of several processes, process `process`'s share; with
+  `group`, as blocks of up to that many (batches.iterate_blocks).
 
   A share (parallel.py) is B / processes examples per batch, from the
   process's own slice of the corpus, with a random stream of its own. Batches
@@ -96,7 +99,9 @@ def epoch_batches(config: Resolved, data: Data, epoch: int, process: int = 0,
     s0, s1 = parallel.corpus_shard(offsets, process, processes)
     ids_N, offsets = ids_N[offsets[s0]:offsets[s1]], offsets[s0:s1 + 1] - offsets[s0]
     stream = (process,)
-  return batches_lib.iterate_epoch(
+  make = (functools.partial(batches_lib.iterate_blocks, group=group) if group
+          else batches_lib.iterate_epoch)
+  return make(
       ids_N, offsets, data.keep_V, model=config.model,
       window=config.window, shrink_window=config.shrink_window,
       batch_size=config.batch_size // processes, seed=config.seed, epoch=epoch,
@@ -174,23 +179,15 @@ def grouped_batches(config: Resolved, data: Data, epoch: int, process: int = 0,
   offsets = data.corpus.offsets
   s0, s1 = parallel.corpus_shard(offsets, process, processes) if processes > 1 else (0, -1)
   shard = int(offsets[s1] - offsets[s0])
-  pending = {}  # bucket (None without buckets) -> batches
   steps = config.steps_per_call
-  def emit(bucket):
-    arrays = batches_lib.stack(pending.pop(bucket), steps)
+  blocks = epoch_batches(config, data, epoch, process, processes, group=steps)
+  for bucket, arrays in batches_lib.group_blocks(blocks, steps):
     kept_done = int(arrays.pop("kept_done")[-1])
     done = arrays["words_done"] if shard == n else arrays["words_done"] * (n / shard)
     arrays["words_done"] = (epoch * n + done).astype(np.float32)
-    return Chunk(arrays, examples=int(batches_lib.example_mask(arrays, config.model).sum()),
-                 words_done=arrays["words_done"][-1], kept_done=kept_done,
-                 path_slots=None if bucket is None else data.path_bounds[bucket])
-  for batch in epoch_batches(config, data, epoch, process, processes):
-    bucket = batch.pop("bucket", None)
-    pending.setdefault(bucket, []).append(batch)
-    if len(pending[bucket]) == steps:
-      yield emit(bucket)
-  for bucket in list(pending):
-    yield emit(bucket)
+    yield Chunk(arrays, examples=int(batches_lib.example_mask(arrays, config.model).sum()),
+                words_done=arrays["words_done"][-1], kept_done=kept_done,
+                path_slots=None if bucket is None else data.path_bounds[bucket])
 
 
 def process_chunks(config: Resolved, data: Data, epoch: int, process: int = 0,
