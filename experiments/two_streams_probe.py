@@ -45,6 +45,7 @@ from w2v_jax import metrics  # noqa: E402  pylint: disable=wrong-import-position
 from w2v_jax import parallel  # noqa: E402  pylint: disable=wrong-import-position
 from w2v_jax import pipeline  # noqa: E402  pylint: disable=wrong-import-position
 from w2v_jax import trainer as trainer_lib  # noqa: E402  pylint: disable=wrong-import-position
+from w2v_jax.output_layers import LAYERS  # noqa: E402  pylint: disable=wrong-import-position
 
 flags.DEFINE_enum("model", "cbow", ["skipgram", "cbow"], "model (loss hs)")
 flags.DEFINE_string("rule", "sum", "sum, avg or sat:U (module docstring)")
@@ -57,7 +58,8 @@ FLAGS = flags.FLAGS
 
 
 def uses(arrays, tree, model, rows_V):
-  """Per table, how often a call's real examples use each row: [V] emb_in, [V - 1] nodes."""
+  """Per table, how often a call's real examples use each row: [V] emb_in, [V - 1] the
+  tree's nodes."""
   slots = arrays["context_mask"] & arrays["mask"][..., None]
   n_in = np.bincount(arrays["context"][slots], minlength=rows_V)
   centre = arrays["centre"][arrays["mask"]]
@@ -66,7 +68,8 @@ def uses(arrays, tree, model, rows_V):
   real = np.arange(points.shape[1])[None] < tree.lengths_V[centre][:, None]
   n_nodes = np.bincount(points[real], weights=np.broadcast_to(weight[:, None], points.shape)[real],
                         minlength=rows_V)
-  return {"emb_in": n_in.astype(np.float32), "nodes": n_nodes[:rows_V - 1].astype(np.float32)}
+  return {"emb_in": n_in.astype(np.float32),
+          LAYERS["hs"].table: n_nodes[:rows_V - 1].astype(np.float32)}
 
 
 def merge(rule: str):

@@ -291,7 +291,7 @@ def iterate_blocks(ids_N: np.ndarray, offsets: np.ndarray, keep_V: np.ndarray, *
     blocks = []  # (last row's position, plan, first batch, end batch)
     for p, ((b, _, ends, _), last_E) in enumerate(zip(plans, ends_E)):
       cuts = np.arange(-made[b] % group or group, len(ends), group)  # batches before a cut
-      bounds = np.r_[0, cuts[cuts < len(ends)], len(ends)]
+      bounds = np.r_[0, cuts, len(ends)]
       blocks += [(int(last_E[j1 - 1]), p, j0, j1) for j0, j1 in zip(bounds[:-1], bounds[1:])
                  if j1 > j0]
       made[b] += len(ends)
