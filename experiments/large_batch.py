@@ -3,6 +3,7 @@
   .venv/bin/python experiments/large_batch.py            # resumes where it stopped
   .venv/bin/python experiments/large_batch.py --quick    # smoke test of the script
   .venv/bin/python experiments/large_batch.py --only=cbow-ns:65536:krylov:1,sg-ns:0:sum:2
+  .venv/bin/python experiments/large_batch.py --only=sg-hs:65536:newton:1:0.04   # alpha 0.04
 
 Trains the four models of the parity bar (docs/RESULTS.md: offline-prose,
 dim 100, window 5, negative 5, sample 1e-4, min_count 5, 3 epochs, seeds 1 and
@@ -20,10 +21,15 @@ and SimLex-999 of gensim on LineSentence (docs/RESULTS.md's table) and of our
 own default batch.
 
 The whole grid is ~90 runs of 1-20 minutes on 2 cores; --only=MODEL:BATCH:RULE:SEED,...
-trains just those cells (BATCH 0 = the model's default batch; rule sum there) and
-writes the table of every run recorded so far.
+trains just those cells (BATCH 0 = the model's default batch; rule sum there; an
+optional fifth part sets --alpha, else the default, which follows the batch:
+resolve.alpha) and writes the table of every run recorded so far. The table's
+rows name each run's learning rate, so runs from before the default followed
+the batch stay apart from those after.
 """
 
+import json
+import math
 import sys
 
 import common  # experiments/common.py
@@ -46,31 +52,40 @@ BAR_KEYS = (("analogy_total", 100.0, "analogy"), ("ws353", 1.0, "WS353"),
 
 
 def grid(seeds):
-  """(model, batch, rule, seed) in the order they train: seed by seed, largest batch first."""
+  """(model, batch, rule, seed, alpha) in the order they train: seed by seed, largest batch
+  first; alpha None, the default."""
   for seed in seeds:
     for name, (_, loss) in MODELS.items():
       for batch in sorted(BATCHES[loss], reverse=True):
         for rule in (("sum",) if batch == 0 else RULES):
-          yield name, batch, rule, seed
+          yield name, batch, rule, seed, None
 
 
 def parse_only(text: str) -> list:
-  """--only's cells as (model, batch, rule, seed); SystemExit(2) with one line if malformed."""
+  """--only's cells as (model, batch, rule, seed, alpha or None); SystemExit(2) with one line if malformed."""
   cells = []
   for item in filter(None, (t.strip() for t in text.split(","))):
     parts = item.split(":")
-    ok = len(parts) == 4 and parts[0] in MODELS and parts[1].isdigit() and parts[3].isdigit()
+    ok = (len(parts) in (4, 5) and parts[0] in MODELS and parts[1].isdigit()
+          and parts[3].isdigit() and (len(parts) == 4 or _positive(parts[4])))
     if ok:
       model, batch, rule, seed = parts[0], int(parts[1]), parts[2], int(parts[3])
       ok = (batch in BATCHES[MODELS[model][1]] and rule in RULES
             and (batch != 0 or rule == "sum"))
     if not ok:
-      print(f"error: --only takes MODEL:BATCH:RULE:SEED items (MODEL one of "
+      print(f"error: --only takes MODEL:BATCH:RULE:SEED[:ALPHA] items (MODEL one of "
             f"{', '.join(MODELS)}; BATCH one of the grid's, 0 = default, with rule sum; RULE "
-            f"one of {', '.join(RULES)}), got {item!r}", file=sys.stderr)
+            f"one of {', '.join(RULES)}; ALPHA > 0), got {item!r}", file=sys.stderr)
       raise SystemExit(2)
-    cells.append((model, batch, rule, seed))
+    cells.append((model, batch, rule, seed, float(parts[4]) if len(parts) == 5 else None))
   return cells
+
+
+def _positive(text: str) -> bool:
+  try:
+    return float(text) > 0 and math.isfinite(float(text))
+  except ValueError:
+    return False
 
 
 def shortfall(model: str, records: list) -> list:
@@ -86,8 +101,14 @@ def shortfall(model: str, records: list) -> list:
   return short
 
 
-def _label(batch: int, rule: str) -> str:
-  return "default batch" if batch == 0 else f"{batch:,}, {rule}"
+def _alpha(record: dict) -> float:
+  return json.loads(record["identity"])["alpha"]
+
+
+def _label(record: dict) -> str:
+  if record["batch"] == 0:
+    return "default batch"
+  return f"{record['batch']:,}, {record['rule']}, alpha {_alpha(record):g}"
 
 
 def write_results(name: str, records: list, quick: bool) -> None:
@@ -98,7 +119,7 @@ def write_results(name: str, records: list, quick: bool) -> None:
       continue
     groups = {}
     for r in mine:
-      groups.setdefault(_label(r["batch"], r["rule"]), []).append(r)
+      groups.setdefault(_label(r), []).append(r)
     order = sorted(groups, key=lambda k: (k != "default batch", k))
     sections.append(f"## {model}\n")
     sections.append(common.metric_table([(k, groups[k]) for k in order], "batch, rule"))
@@ -117,12 +138,14 @@ def write_results(name: str, records: list, quick: bool) -> None:
   common.write_markdown(name, "Quality against batch size and --row_update", COMMAND, sections)
   xs = sorted({r["batch"] for r in records if r["batch"]})
   series = {}
+  alphas = sorted({_alpha(r) for r in records})
   for model in MODELS:
     for rule in RULES:
-      per_x = [[r for r in records if r["model"] == model and r["rule"] == rule
-                and r["batch"] == x] for x in xs]
-      if any(per_x):
-        series[f"{model} {rule}"] = per_x
+      for alpha in alphas:
+        per_x = [[r for r in records if r["model"] == model and r["rule"] == rule
+                  and _alpha(r) == alpha and r["batch"] == x] for x in xs]
+        if any(per_x):
+          series[f"{model} {rule}, alpha {alpha:g}"] = per_x
   if xs and series:
     common.plot_metrics(name, xs, series, "examples per step", "Quality against batch size",
                         metrics=(common.METRICS[0],) + common.METRICS[3:], log_x=True, time_axis=False)
@@ -132,20 +155,20 @@ def main():
   size = common.script_size(NAME, __doc__, epochs=3, seeds=(1, 2),
                             options={"only": "MODEL:BATCH:RULE:SEED,... : train only these"})
   cells = parse_only(size.options["only"]) if size.options["only"] else list(grid(size.seeds))
-  records = [] if not size.options["only"] else [
-      r for r in common.load_records(size.name) if (r["model"], r["batch"], r["rule"],
-                                                     r["seed"]) not in cells]
-  for model, batch, rule, seed in cells:
+  records = [] if not size.options["only"] else list(  # the last record of each identity
+      {r["identity"]: r for r in common.load_records(size.name)}.values())
+  for model, batch, rule, seed, alpha in cells:
     arch, loss = MODELS[model]
     if size.quick and batch > 4096:
       continue
     config = common.base_config(size.corpus, size.scratch, model=arch, loss=loss, dim=100,
                                 window=5, negative=5, sample=1e-4, min_count=5,
                                 epochs=size.epochs, seed=seed, batch_size=batch,
-                                row_update=rule)
-    records.append(common.run(size.name, config,
-                              {"model": model, "batch": batch, "rule": rule, "seed": seed},
-                              rerun=size.rerun))
+                                row_update=rule, alpha=alpha)
+    record = common.run(size.name, config,
+                        {"model": model, "batch": batch, "rule": rule, "seed": seed},
+                        rerun=size.rerun)
+    records = [r for r in records if r["identity"] != record["identity"]] + [record]
     write_results(size.name, records, size.quick)
 
 

@@ -139,10 +139,12 @@ def test_ensure_corpus_builds_where_the_runs_read(monkeypatch):
 def test_large_batch_only_names_cells_and_refuses_others(monkeypatch, capsys):
   monkeypatch.syspath_prepend(os.path.join(common.ROOT, "experiments"))
   large_batch = importlib.import_module("large_batch")
-  assert large_batch.parse_only("sg-ns:65536:krylov:1, cbow-hs:0:sum:2") == [
-      ("sg-ns", 65536, "krylov", 1), ("cbow-hs", 0, "sum", 2)]
+  assert large_batch.parse_only("sg-ns:65536:krylov:1, cbow-hs:0:sum:2,sg-hs:65536:newton:1:0.04") == [
+      ("sg-ns", 65536, "krylov", 1, None), ("cbow-hs", 0, "sum", 2, None),
+      ("sg-hs", 65536, "newton", 1, 0.04)]
   for bad in ("sg-ns:65536:krylov", "sg-hs:262144:sum:1", "cbow-ns:0:krylov:1",
-              "sg-ns:65536:adam:1", "glove:0:sum:1"):
+              "sg-ns:65536:adam:1", "glove:0:sum:1", "sg-ns:65536:krylov:1:0",
+              "sg-ns:65536:krylov:1:fast", "sg-ns:65536:krylov:1:nan", "sg-ns:65536:krylov:1:1:2"):
     with pytest.raises(SystemExit) as stop:
       large_batch.parse_only(bad)
     assert stop.value.code == 2

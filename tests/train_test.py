@@ -349,6 +349,18 @@ def test_row_update_auto_is_sum_up_to_its_bar_and_a_curvature_rule_above():
   assert resolve_lib.resolve(resolved) == resolved
 
 
+def test_alpha_follows_the_batch_where_it_was_measured_and_never_overrides_a_flag():
+  alpha = lambda **kw: resolve_lib.resolve(config_lib.Config(**kw)).alpha
+  assert alpha() == alpha(batch_size=1024) == 0.025  # word2vec.c's up to the sum rule's bar
+  assert alpha(model="cbow") == alpha(model="cbow", batch_size=1024) == 0.05
+  assert alpha(batch_size=2048) == alpha(batch_size=65536) == 0.04
+  assert alpha(model="cbow", batch_size=65536) == 0.07
+  assert alpha(batch_size=65536, alpha=0.025) == 0.025  # asked for: kept
+  assert alpha(model="cbow", batch_size=65536, row_update="newton") == 0.05  # measured with krylov
+  assert alpha(loss="nce", batch_size=65536) == 0.025  # not measured there: word2vec.c's
+  assert alpha(loss="hs", batch_size=65536) == 0.025
+
+
 def test_default_steps_per_call_makes_calls_of_about_65536_rows(tmp_path):
   steps = lambda **kw: resolve_lib.steps_per_call(config_lib.Config(**kw))
   assert steps(loss="ns") == 128                      # batch 512
