@@ -96,8 +96,8 @@ class Config:
   # Optimisation.
   epochs: int = _field(5, "Passes over the corpus.")
   alpha: Optional[float] = _field(
-      None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW; with ns above 1,024 "
-      "examples per step 0.04 skip-gram, 0.07 CBOW, which held the quality bar at 65,536).")
+      None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW; with ns and krylov above "
+      "1,024 examples per step 0.04 skip-gram, 0.07 CBOW, which held the quality bar at 65,536).")
   min_alpha_ratio: float = _field(1e-4, "The learning rate's floor, as a fraction of "
                                   "--alpha (word2vec.c: 1e-4).")
   # Rows shared by many examples of a batch get the sum of their updates,

@@ -5,8 +5,8 @@
 fields with every placeholder made concrete, computed once at the entry point
 (run.py, loop.train) and passed down, so no reader works a default out again,
 and config.json and the checkpoint record what ran:
-  alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c); above
-                   SUM_HOLDS_UP_TO examples per step, LARGE_BATCH_ALPHA where measured
+  alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c); with krylov
+                   above SUM_HOLDS_UP_TO examples per step, LARGE_BATCH_ALPHA where measured
   batch_size       0 -> the default that held the quality bar for the loss
   row_update       "auto" -> sum up to SUM_HOLDS_UP_TO examples per step, above it
                    LARGE_BATCH_RULE: krylov (ns, nce, softmax) or newton (hs)
@@ -243,8 +243,7 @@ def alpha(config: Config) -> float:
   holds, the one measured for the model and loss there (LARGE_BATCH_ALPHA)."""
   if config.alpha is not None:
     return config.alpha
-  kind = "hs" if LAYERS[config.loss].needs_tree else "other"
-  if batch_size(config) > SUM_HOLDS_UP_TO[kind] and row_update(config) == "krylov":
+  if batch_size(config) > SUM_HOLDS_UP_TO["other"] and row_update(config) == "krylov":
     return LARGE_BATCH_ALPHA.get((config.model, config.loss), default_alpha(config.model))
   return default_alpha(config.model)
 
