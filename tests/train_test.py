@@ -377,3 +377,12 @@ def test_default_steps_per_call_makes_calls_of_about_65536_rows(tmp_path):
 def test_split_key_is_jax_random_split_for_every_allowed_seed(seed):
   expected = jax.random.split(jax.random.PRNGKey(seed))
   np.testing.assert_array_equal(trainer_lib.split_key(seed), expected)
+
+
+def test_quality_note_names_batches_past_those_measured_to_hold_the_bar():
+  note = resolve_lib.quality_note
+  assert note("skipgram", "ns", 512) == note("skipgram", "ns", 262144) == ""
+  assert note("cbow", "ns", 65536) == "" and "65536" in note("cbow", "ns", 262144)
+  assert note("skipgram", "hs", 24) == note("cbow", "hs", 256) == ""
+  assert note("skipgram", "hs", 65536).startswith("note: skipgram-hs at 65536 examples")
+  assert note("skipgram", "nce", 1 << 20) == ""  # not measured: no claim either way

@@ -68,6 +68,7 @@ from w2v_jax.config import Config
 from w2v_jax.errors import Interrupted
 from w2v_jax.errors import UserError
 from w2v_jax.resolve import Resolved
+from w2v_jax.resolve import quality_note
 from w2v_jax.resolve import resolve
 
 
@@ -222,6 +223,9 @@ def _log_start(trainer: trainer_lib.Trainer, corpus, n: int) -> None:
                config.table_sharding,
                f"; --sweep={config.sweep}: {len(trainer.outputs)} variants in one program"
                if config.sweep else "")
+  note = quality_note(config.model, config.loss, config.batch_size)
+  if note:
+    logging.warning("%s", note)
 
 
 def _timing(config: Resolved, corpus, meta, examples: int, clock: tuple) -> dict:
