@@ -56,8 +56,8 @@ LARGE_BATCH_RULE = {"hs": "newton", "other": "krylov"}
 LARGE_BATCH_ALPHA = {("cbow", "ns"): 0.07, ("skipgram", "ns"): 0.04}
 # The largest batches at which the defaults were measured to hold the quality bar
 # (offline-prose, 2 seeds; docs/RESULTS.md, "Large batches"): hs only up to the sum
-# rule's, since newton at 65,536 stayed 2.4 (skip-gram) and 0.5 (CBOW) analogy points
-# short at every learning rate tried. Above them loop.py logs a note, not an error.
+# rule's, since newton at 65,536 stayed short at every learning rate tried (at best
+# 2.4 analogy points for skip-gram, 0.5 for CBOW on one seed). Above them loop.py logs a note, not an error.
 QUALITY_HELD_UP_TO = {("skipgram", "ns"): 262144, ("cbow", "ns"): 65536,
                       ("skipgram", "hs"): SUM_HOLDS_UP_TO["hs"],
                       ("cbow", "hs"): SUM_HOLDS_UP_TO["hs"]}
