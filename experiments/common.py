@@ -201,7 +201,7 @@ def _identity(config: config_lib.Config) -> str:
 _IDENTITY_FIELDS = config_lib.names_with_role("train", "device", "output")
 _ABSENT = object()
 # Fields added after the records were keyed, with the value every earlier run had.
-_ADDED_LATER = {"row_update": "sum", "row_cap": 64.0, "krylov_dims": 3}
+_ADDED_LATER = {"row_update": "sum", "row_cap": 64.0, "krylov_dims": 3, "lr_warmup": 0.0}
 
 
 def load_records(name: str) -> list:

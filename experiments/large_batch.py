@@ -108,7 +108,11 @@ def _alpha(record: dict) -> float:
 def _label(record: dict) -> str:
   if record["batch"] == 0:
     return "default batch"
-  return f"{record['batch']:,}, {record['rule']}, alpha {_alpha(record):g}"
+  rule = record["rule"]
+  dims = json.loads(record["identity"]).get("krylov_dims", 3)  # absent: 3, before it varied
+  if rule == "krylov" and dims != 3:
+    rule += f" in {dims} direction{'s' * (dims > 1)}"
+  return f"{record['batch']:,}, {rule}, alpha {_alpha(record):g}"
 
 
 def write_results(name: str, records: list, quick: bool) -> None:

@@ -7,8 +7,9 @@ tables, or a trained params.npz), this runs
   * one batched step with each --row_update rule,
 all at the same learning rate, and reports, per table and per class of rows
 (the hottest rows by in-batch multiplicity, the rest), the relative error
-|batched - sequential| / |sequential| of the rows' displacements, and how
-many examples touch the hottest rows.
+|batched - sequential| / |sequential| of the rows' displacements, their gain
+<batched, sequential> / |sequential|^2 (below 1: the rule holds the rows back), and
+how many examples touch the hottest rows.
 
   python experiments/large_batch_probe.py --model=skipgram --loss=ns --batch=65536
   python experiments/large_batch_probe.py --params=runs/default/params.npz ...
@@ -125,6 +126,10 @@ def main(argv):
         err = np.linalg.norm(move[rows] - seq_move[name][rows])
         ref = np.linalg.norm(seq_move[name][rows])
         report[f"{rule}/{name}/{label}"] = round(float(err / max(ref, 1e-30)), 3)
+        # The least-squares gain of the batched displacement on the sequential one: 1 moves
+        # the rows as far along the sequential pass as it goes, below 1 holds them back.
+        along = np.sum(move[rows] * seq_move[name][rows])
+        report[f"{rule}/{name}/{label}/gain"] = round(float(along / max(ref * ref, 1e-30)), 3)
       report[f"uses/{name}/top1"] = int(counts[order[0]])  # live occurrences only
       report[f"uses/{name}/top{FLAGS.hot}"] = int(counts[order[FLAGS.hot - 1]])
   print(json.dumps(report, indent=1))

@@ -203,3 +203,14 @@ for loss, cpu_threads in (("ns", 0), ("ns", 2)):
   threads = [line for line in out.splitlines() if line.isdigit()]
   assert threads == ["1", "1"], out  # both trained on the first run's pools
   assert out.count("wants 2 XLA CPU threads, but this process's pools have 1") == 1, out
+
+
+def test_large_batch_labels_name_krylov_directions_other_than_the_first_three(monkeypatch):
+  monkeypatch.syspath_prepend(os.path.join(common.ROOT, "experiments"))
+  large_batch = importlib.import_module("large_batch")
+  record = lambda rule, **identity: {"batch": 65536, "rule": rule, "identity": json.dumps(
+      dict(alpha=0.07, **identity))}
+  assert large_batch._label(record("krylov")) == "65,536, krylov, alpha 0.07"  # keyed before
+  assert large_batch._label(record("krylov", krylov_dims=1)) == (
+      "65,536, krylov in 1 direction, alpha 0.07")
+  assert large_batch._label(record("newton")) == "65,536, newton, alpha 0.07"

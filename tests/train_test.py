@@ -133,6 +133,13 @@ def test_learning_rate_schedule_is_word2vec_linear_decay():
                              rtol=1e-5)
 
 
+def test_warmup_rises_linearly_then_joins_the_decay():
+  words = jnp.array([0.0, 50.0, 100.0, 500.0, 1000.0])
+  lr = model_lib.learning_rate(words, 999, 0.025, 1e-4, warmup=0.2)  # ramp over 200 words
+  np.testing.assert_allclose(np.asarray(lr), [0.025 * 1e-4, 0.025 * 0.25, 0.025 * 0.5,
+                                              0.0125, 0.025 * 1e-4], rtol=1e-5)
+
+
 @pytest.mark.parametrize("model,loss", COMBOS)
 def test_train_writes_all_outputs(tmp_path, model, loss):
   from gensim.models import KeyedVectors  # pylint: disable=import-outside-toplevel
@@ -342,11 +349,21 @@ def test_row_update_auto_is_sum_up_to_its_bar_and_a_curvature_rule_above():
   assert rule(loss="ns", batch_size=1024) == "sum"
   assert rule(loss="ns", batch_size=2048) == "krylov"
   assert rule(loss="hs", model="cbow", batch_size=256) == "sum"
-  assert rule(loss="hs", model="cbow", batch_size=512) == "newton"
-  assert rule(loss="hs", batch_size=65536) == "newton"
+  assert rule(loss="hs", model="cbow", batch_size=512) == "krylov"
+  assert rule(loss="hs", batch_size=512) == rule(loss="hs", batch_size=65536) == "newton"
   assert rule(loss="ns", batch_size=65536, row_update="sum") == "sum"  # asked for: kept
   resolved = resolve_lib.resolve(config_lib.Config(batch_size=65536))
   assert resolve_lib.resolve(resolved) == resolved
+
+
+def test_krylov_directions_follow_the_loss_where_krylov_runs():
+  dims = lambda **kw: resolve_lib.resolve(config_lib.Config(**kw)).krylov_dims
+  assert dims(loss="hs", model="cbow", batch_size=65536) == 1   # auto's rule there
+  assert dims(loss="hs", row_update="krylov") == 1
+  assert dims(loss="ns", batch_size=65536) == 3
+  assert dims(loss="hs", row_update="krylov", krylov_dims=3) == 3  # asked for: kept
+  # Where krylov does not run, every earlier run's 3 (the experiments' records' key).
+  assert dims(loss="hs") == dims(loss="hs", batch_size=65536) == 3
 
 
 def test_alpha_follows_the_batch_where_it_was_measured_and_never_overrides_a_flag():
@@ -358,7 +375,9 @@ def test_alpha_follows_the_batch_where_it_was_measured_and_never_overrides_a_fla
   assert alpha(batch_size=65536, alpha=0.025) == 0.025  # asked for: kept
   assert alpha(model="cbow", batch_size=65536, row_update="newton") == 0.05  # measured with krylov
   assert alpha(loss="nce", batch_size=65536) == 0.025  # not measured there: word2vec.c's
-  assert alpha(loss="hs", batch_size=65536) == 0.025
+  assert alpha(loss="hs", batch_size=65536) == 0.025  # newton: no rate that held the bar
+  assert alpha(loss="hs", model="cbow", batch_size=65536) == 0.085
+  assert alpha(loss="hs", model="cbow", batch_size=65536, row_update="newton") == 0.05
 
 
 def test_default_steps_per_call_makes_calls_of_about_65536_rows(tmp_path):
@@ -383,6 +402,7 @@ def test_quality_note_names_batches_past_those_measured_to_hold_the_bar():
   note = resolve_lib.quality_note
   assert note("skipgram", "ns", 512) == note("skipgram", "ns", 262144) == ""
   assert note("cbow", "ns", 65536) == "" and "65536" in note("cbow", "ns", 262144)
-  assert note("skipgram", "hs", 24) == note("cbow", "hs", 256) == ""
+  assert note("skipgram", "hs", 24) == note("cbow", "hs", 256) == note("cbow", "hs", 65536) == ""
+  assert "65536" in note("cbow", "hs", 262144)
   assert note("skipgram", "hs", 65536).startswith("note: skipgram-hs at 65536 examples")
   assert note("skipgram", "nce", 1 << 20) == ""  # not measured: no claim either way

@@ -96,10 +96,14 @@ class Config:
   # Optimisation.
   epochs: int = _field(5, "Passes over the corpus.")
   alpha: Optional[float] = _field(
-      None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW; with ns and krylov above "
-      "1,024 examples per step 0.04 skip-gram, 0.07 CBOW, which held the quality bar at 65,536).")
+      None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW; with krylov above 1,024 "
+      "examples per step 0.04 skip-gram-ns, 0.07 CBOW-ns, 0.085 CBOW-hs, which held the quality "
+      "bar at 65,536).")
   min_alpha_ratio: float = _field(1e-4, "The learning rate's floor, as a fraction of "
                                   "--alpha (word2vec.c: 1e-4).")
+  lr_warmup: float = _field(0.0, "The fraction of the training's words over which the learning "
+                            "rate first rises linearly from the floor to --alpha (0 = none, "
+                            "word2vec.c).")
   # Rows shared by many examples of a batch get the sum of their updates,
   # computed from the same old value; with hs every example shares the top tree
   # nodes, and on offline-prose in corpus order hs lost 5 (skip-gram) and 3.7
@@ -115,11 +119,12 @@ class Config:
       "step); cap = as if used at most --row_cap times; newton = as that many sequential steps "
       "would move it on the loss's local quadratic, along the summed update; krylov = the same "
       "in --krylov_dims directions of the row's curvature; auto = sum up to the batch sizes "
-      "where it holds the quality bar (1024, hs 256), krylov above (newton for hs).",
+      "where it holds the quality bar (1024, hs 256), krylov above (newton for skip-gram hs).",
       choices=("auto", "sum", "cap", "newton", "krylov"))
   row_cap: float = _field(64.0, "--row_update=cap: the most uses a row's step counts.")
-  krylov_dims: int = _field(3, "--row_update=krylov: the directions of a row's curvature "
-                            "resolved per step (one Hessian-vector product each, per table).")
+  krylov_dims: int = _field(0, "--row_update=krylov: the directions of a row's curvature "
+                            "resolved per step (one Hessian-vector product each, per table); "
+                            "0 = 1 for hs, 3 otherwise.")
   # A deviation by default: with shared negatives it keeps a group's examples
   # unrelated (docs/RESULTS.md).
   shuffle: bool = _field(True, "Put each ~1M-token chunk's examples in random order before "

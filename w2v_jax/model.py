@@ -83,9 +83,14 @@ def uniform_rows(key, rows: int, dim: int, low: float, high: float, block_rows: 
   return jax.lax.fori_loop(0, -(-rows // block_rows), fill, jnp.zeros((rows, dim), jnp.float32))
 
 
-def learning_rate(words_done, total_words: int, alpha: float, min_ratio: float):
-  """word2vec.c's linear decay, as a function of raw words processed."""
-  return alpha * jnp.maximum(1.0 - words_done / (total_words + 1.0), min_ratio)
+def learning_rate(words_done, total_words: int, alpha: float, min_ratio: float,
+                  warmup: float = 0.0):
+  """word2vec.c's linear decay, as a function of raw words processed; with warmup > 0,
+  the rate first rises linearly over that fraction of the words (Goyal et al. 2017)."""
+  fraction = 1.0 - words_done / (total_words + 1.0)
+  if warmup > 0:
+    fraction = jnp.minimum(fraction, words_done / (warmup * (total_words + 1.0)))
+  return alpha * jnp.maximum(fraction, min_ratio)
 
 
 def make_optimizer(alpha: float, row_update: str = "sum", row_cap: float = 64.0,
@@ -133,8 +138,8 @@ def _per_example_loss(rows, extra, *, model, loss, cbow_mean, skip_beyond):
 
 
 def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, cbow_update,
-               tx, total_words, alpha, min_ratio, skip_beyond=0.0, share_negatives=1,
-               share_updates=None):
+               tx, total_words, alpha, min_ratio, warmup=0.0, skip_beyond=0.0,
+               share_negatives=1, share_updates=None):
   """One SGD step on one batch. Returns (new state, summed loss of the batch).
 
   `share_updates(ids, rows)`, where given, places the sparse updates before
@@ -157,7 +162,7 @@ def train_step(state, batch, key, tables, *, model, loss, negative, cbow_mean, c
     count_B = jnp.maximum(extra["context_mask"].sum(axis=1), 1).astype(jnp.float32)
     scales["emb_in"] = count_B[:, None, None]
     grads["emb_in"] = grads["emb_in"] * scales["emb_in"]
-  lr = learning_rate(batch["words_done"], total_words, alpha, min_ratio)
+  lr = learning_rate(batch["words_done"], total_words, alpha, min_ratio, warmup)
   opt_state = _set_learning_rate(state.opt_state, lr)
   updates, opt_state = tx.update(  # ids: the gathered tables only (not a dense softmax's)
       grads, opt_state, ids=ids, table_rows={name: params[name].shape[0] for name in ids},
@@ -208,6 +213,7 @@ def chunk_function(config, total_words: int, alpha: float, mesh=None):
       train_step, tables=tables, model=config.model, loss=config.loss,
       negative=config.negative, cbow_mean=config.cbow_mean, cbow_update=config.cbow_update,
       tx=tx, total_words=total_words, alpha=alpha, min_ratio=config.min_alpha_ratio,
+      warmup=config.lr_warmup,
       skip_beyond=config.skip_beyond,
       share_negatives=config.share_negatives,
       share_updates=(functools.partial(parallel.replicate, mesh) if mesh is not None

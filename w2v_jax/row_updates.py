@@ -43,7 +43,8 @@ table's row count; for newton and krylov, the loss's curvature along a direction
           rows as near the sequential result as the same examples applied one
           at a time in another order are (docs/RESULTS.md, "Large batches").
   auto    (resolve.py) sum up to the batch sizes where it held the quality bar,
-          krylov above for ns, newton for hs (which scored better there).
+          above them krylov for ns, newton for skip-gram hs, and krylov in one
+          direction for CBOW hs (which scored best there; docs/RESULTS.md).
 The count n of a row is its occurrences with a non-zero gradient, so padding
 (masked context slots, path slots past a code's end, padded examples) is not
 counted.
