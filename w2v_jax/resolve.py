@@ -63,11 +63,14 @@ KRYLOV_DIMS = {"hs": 1, "other": 3}
 # CBOW-hs (krylov in one direction, 2 seeds): 9.16 at 0.07 (0.045 short), 9.75 at 0.085.
 LARGE_BATCH_ALPHA = {("cbow", "ns"): 0.07, ("skipgram", "ns"): 0.04, ("cbow", "hs"): 0.085}
 # The largest batches at which the defaults were measured to hold the quality bar
-# (offline-prose, 2 seeds; docs/RESULTS.md, "Large batches"): skip-gram-hs only up to
-# the sum rule's, since newton at 65,536 stayed short at every learning rate tried (at
-# best 2.4 analogy points). Above them loop.py logs a note, not an error.
+# (offline-prose, 2 seeds, and at or above the default batch on a second corpus;
+# docs/RESULTS.md, "Large batches"): hs only up to the sum rule's. Skip-gram-hs stayed
+# short at 65,536 at every learning rate tried (at best 2.4 analogy points); CBOW-hs
+# held the bar on offline-prose but was 2.3 points below the default batch on the
+# second corpus (seed 1). Above them loop.py logs a note, not an error.
 QUALITY_HELD_UP_TO = {("skipgram", "ns"): 262144, ("cbow", "ns"): 65536,
-                      ("skipgram", "hs"): SUM_HOLDS_UP_TO["hs"], ("cbow", "hs"): 65536}
+                      ("skipgram", "hs"): SUM_HOLDS_UP_TO["hs"],
+                      ("cbow", "hs"): SUM_HOLDS_UP_TO["hs"]}
 # --sweep's fields and their types: those that leave the data stream alone (sweep.py).
 SWEEPABLE = {"ns_exponent": float, "alpha": float, "negative": int, "dim": int,
              "lr_warmup": float}
