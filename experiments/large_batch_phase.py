@@ -8,9 +8,9 @@ default batch until --fraction of the training's words are done, then goes on at
 scores. If a large batch lost its quality while the tables are young (the tree's nodes
 start at zero, and an early batch's rows are all stale), handing it tables the default
 batch had already formed would give the default batch's scores back. The big batch
-skips the chunks whose last position is before the switch (a chunk of its own size
-at most), so a few thousand words of the corpus around the switch train twice or not
-at all; not a run to publish scores from, a test of where the loss is made.
+skips the chunks whose last position is before the switch, so up to a chunk's words
+around the switch (about 100k of the 30M at 65,536) train twice or not at all; not a
+run to publish scores from, a test of where the loss is made.
 """
 
 import json

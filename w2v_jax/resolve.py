@@ -45,7 +45,7 @@ CALL_EXAMPLES = 1 << 16  # rows per compiled call by default (steps_per_call)
 # rule that scored best at 65,536 (analogy %): krylov for ns (CBOW 10.7 against
 # newton's 6.9, seed 1); for skip-gram-hs newton (9.1 against krylov's 5.2, seed 1);
 # for CBOW-hs krylov in one direction (KRYLOV_DIMS), which is newton's factor with each
-# table's curvature taken holding the other fixed: 9.1 (2 seeds, alpha 0.07) against
+# table's curvature taken holding the other fixed: 9.16 (2 seeds, alpha 0.07) against
 # newton's 8.6, and 7.3 for krylov in three (seed 1, alpha 0.05). newton's joint
 # curvature holds input rows back: in one CBOW-hs batch they moved 6% as far along the
 # sequential pass as it goes (experiments/large_batch_probe.py, its "gain").
