@@ -108,11 +108,13 @@ def _alpha(record: dict) -> float:
 def _label(record: dict) -> str:
   if record["batch"] == 0:
     return "default batch"
-  rule = record["rule"]
-  dims = json.loads(record["identity"]).get("krylov_dims", 3)  # absent: 3, before it varied
+  rule, identity = record["rule"], json.loads(record["identity"])
+  dims = identity.get("krylov_dims", 3)  # absent: 3, before it varied
   if rule == "krylov" and dims != 3:
     rule += f" in {dims} direction{'s' * (dims > 1)}"
-  return f"{record['batch']:,}, {rule}, alpha {_alpha(record):g}"
+  # Skip-gram by centre counts rows of up to `window` pairs: name it, as the sizes differ.
+  rows = " rows by centre" if identity.get("skipgram_layout") == "centres" else ""
+  return f"{record['batch']:,}{rows}, {rule}, alpha {_alpha(record):g}"
 
 
 def write_results(name: str, records: list, quick: bool) -> None:

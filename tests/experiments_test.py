@@ -214,3 +214,5 @@ def test_large_batch_labels_name_krylov_directions_other_than_the_first_three(mo
   assert large_batch._label(record("krylov", krylov_dims=1)) == (
       "65,536, krylov in 1 direction, alpha 0.07")
   assert large_batch._label(record("newton")) == "65,536, newton, alpha 0.07"
+  assert large_batch._label(record("newton", skipgram_layout="centres")) == (
+      "65,536 rows by centre, newton, alpha 0.07")

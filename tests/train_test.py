@@ -356,6 +356,15 @@ def test_row_update_auto_is_sum_up_to_its_bar_and_a_curvature_rule_above():
   assert resolve_lib.resolve(resolved) == resolved
 
 
+def test_skipgram_hs_goes_by_pair_where_the_sum_rule_stops_holding():
+  layout = lambda **kw: resolve_lib.resolve(config_lib.Config(**kw)).skipgram_layout
+  assert layout(loss="hs") == layout(loss="hs", batch_size=256) == "centres"
+  assert layout(loss="hs", batch_size=257) == layout(loss="hs", batch_size=65536) == "pairs"
+  assert layout(loss="hs", batch_size=65536, skipgram_layout="centres") == "centres"  # asked
+  assert layout(loss="ns") == layout(loss="ns", batch_size=16) == "pairs"
+  assert resolve_lib.resolve(config_lib.Config(loss="hs")).batch_size == 24  # rows by centre
+
+
 def test_krylov_directions_follow_the_loss_where_krylov_runs():
   dims = lambda **kw: resolve_lib.resolve(config_lib.Config(**kw)).krylov_dims
   assert dims(loss="hs", model="cbow", batch_size=65536) == 1   # auto's rule there
@@ -375,7 +384,8 @@ def test_alpha_follows_the_batch_where_it_was_measured_and_never_overrides_a_fla
   assert alpha(batch_size=65536, alpha=0.025) == 0.025  # asked for: kept
   assert alpha(model="cbow", batch_size=65536, row_update="newton") == 0.05  # measured with krylov
   assert alpha(loss="nce", batch_size=65536) == 0.025  # not measured there: word2vec.c's
-  assert alpha(loss="hs", batch_size=65536) == 0.025  # newton: no rate that held the bar
+  assert alpha(loss="hs", batch_size=65536) == 0.04  # skip-gram-hs's newton, by pair
+  assert alpha(loss="hs", batch_size=1024) == 0.025  # newton below where 0.04 was measured
   assert alpha(loss="hs", model="cbow", batch_size=65536) == 0.085
   assert alpha(loss="hs", model="cbow", batch_size=65536, row_update="newton") == 0.05
 

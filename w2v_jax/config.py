@@ -96,9 +96,9 @@ class Config:
   # Optimisation.
   epochs: int = _field(5, "Passes over the corpus.")
   alpha: Optional[float] = _field(
-      None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW; with krylov above 1,024 "
-      "examples per step 0.04 skip-gram-ns, 0.07 CBOW-ns, 0.085 CBOW-hs, which held the quality "
-      "bar at 65,536).")
+      None, "Starting learning rate (default 0.025 skip-gram, 0.05 CBOW; with auto's rule above "
+      "1,024 examples per step 0.04 skip-gram, 0.07 CBOW-ns, 0.085 CBOW-hs, which held the "
+      "quality bar at 65,536).")
   min_alpha_ratio: float = _field(1e-4, "The learning rate's floor, as a fraction of "
                                   "--alpha (word2vec.c: 1e-4).")
   lr_warmup: float = _field(0.0, "The fraction of the training's words over which the learning "
@@ -138,7 +138,7 @@ class Config:
   skipgram_layout: str = _field(
       "auto", "Skip-gram batch rows: one (context, centre) pair each, or a centre with up to "
       "--window of its context words (--batch_size then counts such rows; --loss=hs only); "
-      "auto = centres for hs, pairs otherwise.", choices=("auto", "pairs", "centres"))
+      "auto = centres for hs up to 256 examples per step, pairs otherwise.", choices=("auto", "pairs", "centres"))
   # Fewer rows to gather and scatter, and one matrix product per group: 1.7x
   # the words/s on a 2-core CPU at the same quality (docs/RESULTS.md).
   share_negatives: int = _field(

@@ -5,13 +5,14 @@
 fields with every placeholder made concrete, computed once at the entry point
 (run.py, loop.train) and passed down, so no reader works a default out again,
 and config.json and the checkpoint record what ran:
-  alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c); with krylov
-                   above SUM_HOLDS_UP_TO examples per step, LARGE_BATCH_ALPHA where measured
+  alpha            None -> 0.025 for skip-gram, 0.05 for CBOW (word2vec.c); with auto's
+                   rule above SUM_HOLDS_UP_TO examples per step, LARGE_BATCH_ALPHA where measured
   batch_size       0 -> the default that held the quality bar for the loss
   row_update       "auto" -> sum up to SUM_HOLDS_UP_TO examples per step, above it
                    LARGE_BATCH_RULE: krylov (ns, nce, softmax, CBOW-hs) or newton (skip-gram hs)
   krylov_dims      0 -> 1 for hs with krylov (newton's factor, the curvature per table), else 3
-  skipgram_layout  "auto" -> centres for hs, pairs otherwise
+  skipgram_layout  "auto" -> centres for hs up to SUM_HOLDS_UP_TO["hs"] examples per step,
+                   pairs otherwise (so a large batch counts pairs, as for ns)
   share_negatives  0 -> 32, or the largest power of two dividing the batch
   path_buckets     0 -> 2 for hs in one process, else 1
   steps_per_call   0 -> calls of about CALL_EXAMPLES rows (32 for softmax)
@@ -61,7 +62,10 @@ KRYLOV_DIMS = {"hs": 1, "other": 3}
 # at 0.035 / 0.05 / 0.07 / 0.1) and skip-gram-NS from 11.2 at 0.025 to 12.9 at 0.04, both
 # then inside the bar (docs/RESULTS.md, "A learning rate that follows the batch").
 # CBOW-hs (krylov in one direction, 2 seeds): 9.16 at 0.07 (0.045 short), 9.75 at 0.085.
-LARGE_BATCH_ALPHA = {("cbow", "ns"): 0.07, ("skipgram", "ns"): 0.04, ("cbow", "hs"): 0.085}
+# Skip-gram-hs (newton, 65,536 pairs a step, 2 seeds): 13.8 and 13.9 at 0.04, the rate that
+# scored best at 65,536 rows by centre (9.3 at 0.025, 9.7 at 0.04, 9.5 at 0.055; seed 1).
+LARGE_BATCH_ALPHA = {("cbow", "ns"): 0.07, ("skipgram", "ns"): 0.04, ("cbow", "hs"): 0.085,
+                     ("skipgram", "hs"): 0.04}
 # The largest batches at which the defaults were measured to hold the quality bar
 # (offline-prose, 2 seeds, and at or above the default batch on a second corpus;
 # docs/RESULTS.md, "Large batches"): hs only up to the sum rule's. Skip-gram-hs stayed
@@ -260,11 +264,12 @@ def default_alpha(model: str) -> float:
 
 
 def alpha(config: Config) -> float:
-  """--alpha, or word2vec.c's, or with krylov above the batch sizes where the sum rule
+  """--alpha, or word2vec.c's, or with auto's rule above the batch sizes where the sum rule
   holds, the one measured for the model and loss there (LARGE_BATCH_ALPHA)."""
   if config.alpha is not None:
     return config.alpha
-  if batch_size(config) > SUM_HOLDS_UP_TO["other"] and row_update(config) == "krylov":
+  if (batch_size(config) > SUM_HOLDS_UP_TO["other"]
+      and row_update(config) == large_batch_rule(config)):
     return LARGE_BATCH_ALPHA.get((config.model, config.loss), default_alpha(config.model))
   return default_alpha(config.model)
 
@@ -281,8 +286,16 @@ def quality_note(model: str, loss: str, batch: int) -> str:
 
 
 def skipgram_layout(config: Config) -> str:
+  """By centre for hs at the batch sizes where the sum rule holds (a centre's contexts share
+  its path: faster on the CPU); by pair above them, so that --batch_size=N is N pairs, as
+  for ns. By centre a row holds up to `window` pairs (3.46 on offline-prose): 65,536 rows
+  by centre, 226,591 pairs a step, scored 9.7 with newton at 0.04 (seed 1), where 18,944
+  rows (65,536 pairs) scored 13.8 and 13.9 and 65,536 laid out by pair 14.8 and 15.1
+  (seeds 1, 2; docs/RESULTS.md, "Skip-gram-HS: a batch counts pairs")."""
   if config.skipgram_layout == "auto":
-    return "centres" if LAYERS[config.loss].needs_tree else "pairs"  # contexts share a path
+    by_centre = LAYERS[config.loss].needs_tree and (
+        config.batch_size <= SUM_HOLDS_UP_TO["hs"])  # 0: the default batch, by centre
+    return "centres" if by_centre else "pairs"
   return config.skipgram_layout
 
 
@@ -303,6 +316,11 @@ def row_update(config: Config) -> str:
     return config.row_update
   if batch_size(config) <= SUM_HOLDS_UP_TO[_kind(config)]:
     return "sum"
+  return large_batch_rule(config)
+
+
+def large_batch_rule(config: Config) -> str:
+  """The rule auto takes above the sum rule's batch sizes."""
   return LARGE_BATCH_RULE_OF.get((config.model, config.loss), LARGE_BATCH_RULE[_kind(config)])
 
 
