@@ -113,7 +113,8 @@ def _label(record: dict) -> str:
   if rule == "krylov" and dims != 3:
     rule += f" in {dims} direction{'s' * (dims > 1)}"
   # Skip-gram by centre counts rows of up to `window` pairs: name it, as the sizes differ.
-  rows = " rows by centre" if identity.get("skipgram_layout") == "centres" else ""
+  by_centre = record["model"].startswith("sg") and identity.get("skipgram_layout") == "centres"
+  rows = " rows by centre" if by_centre else ""
   return f"{record['batch']:,}{rows}, {rule}, alpha {_alpha(record):g}"
 
 

@@ -208,8 +208,8 @@ for loss, cpu_threads in (("ns", 0), ("ns", 2)):
 def test_large_batch_labels_name_krylov_directions_other_than_the_first_three(monkeypatch):
   monkeypatch.syspath_prepend(os.path.join(common.ROOT, "experiments"))
   large_batch = importlib.import_module("large_batch")
-  record = lambda rule, **identity: {"batch": 65536, "rule": rule, "identity": json.dumps(
-      dict(alpha=0.07, **identity))}
+  record = lambda rule, **identity: {"batch": 65536, "rule": rule, "model": "sg-hs",
+                                     "identity": json.dumps(dict(alpha=0.07, **identity))}
   assert large_batch._label(record("krylov")) == "65,536, krylov, alpha 0.07"  # keyed before
   assert large_batch._label(record("krylov", krylov_dims=1)) == (
       "65,536, krylov in 1 direction, alpha 0.07")

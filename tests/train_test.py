@@ -362,6 +362,7 @@ def test_skipgram_hs_goes_by_pair_where_the_sum_rule_stops_holding():
   assert layout(loss="hs", batch_size=257) == layout(loss="hs", batch_size=65536) == "pairs"
   assert layout(loss="hs", batch_size=65536, skipgram_layout="centres") == "centres"  # asked
   assert layout(loss="ns") == layout(loss="ns", batch_size=16) == "pairs"
+  assert layout(loss="hs", model="cbow", batch_size=65536) == "centres"  # as recorded before
   assert resolve_lib.resolve(config_lib.Config(loss="hs")).batch_size == 24  # rows by centre
 
 

@@ -293,8 +293,9 @@ def skipgram_layout(config: Config) -> str:
   rows (65,536 pairs) scored 13.8 and 13.9 and 65,536 laid out by pair 14.8 and 15.1
   (seeds 1, 2; docs/RESULTS.md, "Skip-gram-HS: a batch counts pairs")."""
   if config.skipgram_layout == "auto":
-    by_centre = LAYERS[config.loss].needs_tree and (
-        config.batch_size <= SUM_HOLDS_UP_TO["hs"])  # 0: the default batch, by centre
+    by_centre = LAYERS[config.loss].needs_tree and (  # 0: the default batch, by centre
+        config.batch_size <= SUM_HOLDS_UP_TO["hs"]
+        or config.model == "cbow")  # unused there: kept as recorded before, in its records
     return "centres" if by_centre else "pairs"
   return config.skipgram_layout
 
