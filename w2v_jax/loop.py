@@ -223,7 +223,7 @@ def _log_start(trainer: trainer_lib.Trainer, corpus, n: int) -> None:
                config.table_sharding,
                f"; --sweep={config.sweep}: {len(trainer.outputs)} variants in one program"
                if config.sweep else "")
-  note = quality_note(config.model, config.loss, config.batch_size)
+  note = quality_note(config.model, config.loss, config.batch_size, config.batch_rows)
   if note:
     logging.warning("%s", note)
 

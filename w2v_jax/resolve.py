@@ -274,10 +274,14 @@ def alpha(config: Config) -> float:
   return default_alpha(config.model)
 
 
-def quality_note(model: str, loss: str, batch: int) -> str:
+def quality_note(model: str, loss: str, batch: int, rows: str = "pairs") -> str:
   """'' where the batch is within QUALITY_HELD_UP_TO (or unmeasured), else a note
-  saying the run is past what was measured to keep word2vec's quality."""
+  saying the run is past what was measured to keep word2vec's quality. `rows` is
+  Resolved.batch_rows: skip-gram by centre (rows of up to `window` pairs) is held to the
+  sum rule's batch sizes, the largest it was measured to hold at."""
   held = QUALITY_HELD_UP_TO.get((model, loss))
+  if rows == "centres" and held is not None:
+    held = min(held, SUM_HOLDS_UP_TO["hs"])
   if held is None or batch <= held:
     return ""
   return (f"note: {model}-{loss} at {batch} examples per step is past the largest batch "
