@@ -415,6 +415,7 @@ def test_quality_note_names_batches_past_those_measured_to_hold_the_bar():
   assert note("cbow", "ns", 65536) == "" and "65536" in note("cbow", "ns", 262144)
   assert note("skipgram", "hs", 24) == note("cbow", "hs", 256) == ""
   assert "65536" in note("cbow", "hs", 65536)  # held on offline-prose, not on the second corpus
+  assert note("skipgram", "hs", 65536) == ""  # by pair: held on both corpora
   assert note("skipgram", "hs", 65536, "centres").startswith("note: skipgram-hs at 65536 exam")
   assert note("skipgram", "hs", 256, "centres") == ""
   assert note("skipgram", "nce", 1 << 20) == ""  # not measured: no claim either way
