@@ -138,7 +138,8 @@ class Config:
   skipgram_layout: str = _field(
       "auto", "Skip-gram batch rows: one (context, centre) pair each, or a centre with up to "
       "--window of its context words (--batch_size then counts such rows; --loss=hs only); "
-      "auto = centres for hs up to 256 examples per step, pairs otherwise.", choices=("auto", "pairs", "centres"))
+      "auto = centres for hs up to 256 examples per step, pairs otherwise.",
+      choices=("auto", "pairs", "centres"))
   # Fewer rows to gather and scatter, and one matrix product per group: 1.7x
   # the words/s on a 2-core CPU at the same quality (docs/RESULTS.md).
   share_negatives: int = _field(
