@@ -295,7 +295,7 @@ def skipgram_layout(config: Config) -> str:
   its path: faster on the CPU); by pair above them, so that --batch_size=N is N pairs, as
   for ns. By centre a row holds up to `window` pairs (3.46 on offline-prose): 65,536 rows
   by centre, 226,591 pairs a step, scored 9.7 with newton at 0.04 (seed 1), where 18,944
-  rows (65,536 pairs) scored 13.8 and 13.9 and 65,536 laid out by pair 14.8 and 15.1
+  rows (about 65,500 pairs) scored 13.8 and 13.9 and 65,536 laid out by pair 14.8 and 15.1
   (seeds 1, 2; docs/RESULTS.md, "Skip-gram-HS: a batch counts pairs")."""
   if config.skipgram_layout == "auto":
     by_centre = LAYERS[config.loss].needs_tree and (  # 0: the default batch, by centre
